@@ -1,0 +1,33 @@
+"""Admin for users: Better Auth users with their task counts, and staff accounts."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from authn.models import User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["__str__", "better_auth_id", "email", "name", "task_count", "is_active", "is_staff", "date_joined"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
+    search_fields = ["email", "better_auth_id", "name", "username"]
+    ordering = ["-date_joined"]
+    readonly_fields = ["better_auth_id", "date_joined", "last_login"]
+    fieldsets = [
+        (None, {"fields": ["better_auth_id", "email", "name"]}),
+        ("Staff sign-in", {"fields": ["username", "password"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["date_joined", "last_login"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]})]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).annotate(task_count=Count("tasks"))
+
+    @admin.display(description="tasks", ordering="task_count")
+    def task_count(self, user: User) -> int:
+        return user.task_count  # type: ignore[attr-defined]

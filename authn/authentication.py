@@ -1,0 +1,68 @@
+"""The DRF authentication class for Better Auth JWTs, on simplejwt's header pipeline."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+
+from authn.models import User
+from authn.services import user_from_claims
+from authn.tokens import TokenError, VerificationUnavailable, verify_token
+
+logger = logging.getLogger(__name__)
+
+
+class AuthenticationUnavailable(APIException):
+    """Token keys could not be fetched yet: the request can be neither accepted nor refused."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Token verification is temporarily unavailable; try again shortly."
+    default_code = "auth_unavailable"
+
+
+class BetterAuthJWTAuthentication(JWTAuthentication):
+    """Authenticate `Authorization: Bearer <jwt>` (scheme case-insensitive) signed by Better Auth.
+
+    `request.user` is the local user for the token's `sub`; `request.auth` is the verified claims.
+    Every refusal is a 401 with a stable `code`; the token itself is never logged or echoed.
+    """
+
+    keyword = b"bearer"
+
+    def get_raw_token(self, header: bytes) -> str | None:
+        parts = header.split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None  # no credentials, or another scheme: not ours to judge
+        if len(parts) != 2:
+            raise InvalidToken(
+                "The Authorization header must be 'Bearer <token>'.", code="authorization_header_invalid"
+            )
+        try:
+            return parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidToken("The token is not a well-formed JWT.", code="token_malformed") from None
+
+    def get_validated_token(self, raw_token: str) -> dict[str, Any]:  # type: ignore[override]
+        try:
+            return verify_token(raw_token)
+        except TokenError as e:
+            logger.info("bearer token refused: %s", e.code)
+            raise InvalidToken(e.message, code=e.code) from e
+        except VerificationUnavailable as e:
+            logger.warning("bearer token not checked: %s", e)
+            raise AuthenticationUnavailable() from e
+
+    def get_user(self, validated_token: dict[str, Any]) -> User:  # type: ignore[override]
+        user = user_from_claims(validated_token)
+        if not user.is_active:
+            raise AuthenticationFailed("This user account is disabled.", code="user_inactive")
+        return user
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,245 @@
+"""Fetching and caching Better Auth's JWKS: one thread-safe client per process, surviving issuer outages."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from jwt import PyJWK
+from jwt.exceptions import InvalidKeyError, PyJWKError
+
+logger = logging.getLogger(__name__)
+
+# The key type and curves each algorithm may use (RFC 7518, RFC 8037); anything else is skipped.
+KEY_SHAPES: dict[str, tuple[str, frozenset[str] | None]] = {
+    "EdDSA": ("OKP", frozenset({"Ed25519", "Ed448"})),
+    "ES256": ("EC", frozenset({"P-256"})),
+    "ES512": ("EC", frozenset({"P-521"})),
+    "RS256": ("RSA", None),
+    "PS256": ("RSA", None),
+}
+# Only unambiguous shapes are inferred for a key that declares no `alg`; an RSA key must declare one.
+INFERRED_ALGORITHMS: dict[tuple[str, str], str] = {
+    ("OKP", "Ed25519"): "EdDSA",
+    ("OKP", "Ed448"): "EdDSA",
+    ("EC", "P-256"): "ES256",
+    ("EC", "P-521"): "ES512",
+}
+MIN_RSA_BITS = 2048
+
+
+class JWKSUnavailable(Exception):
+    """No key set has ever been fetched, so no asymmetric token can be verified yet."""
+
+
+class SigningKeyNotFound(Exception):
+    """The key set is known, and no usable key in it has this `kid`."""
+
+
+class JWKSFetchError(Exception):
+    """One fetch of the key set failed: network, HTTP status, size or shape."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A public key from the JWKS with the one algorithm it may verify."""
+
+    kid: str
+    algorithm: str
+    jwk: PyJWK
+    data: dict[str, Any]
+
+
+def parse_signing_key(data: Any, algorithms: Iterable[str]) -> SigningKey | None:
+    """Return the usable signing key described by one JWKS entry, or None when it must not be used."""
+    if not isinstance(data, dict):
+        return None
+    kid, kty, crv = data.get("kid"), data.get("kty"), data.get("crv")
+    if not isinstance(kid, str) or not kid or data.get("use", "sig") != "sig":
+        return None
+    algorithm = data.get("alg") or INFERRED_ALGORITHMS.get((kty, crv))  # type: ignore[arg-type]
+    if algorithm not in algorithms or algorithm not in KEY_SHAPES:
+        return None
+    expected_kty, expected_curves = KEY_SHAPES[algorithm]
+    if kty != expected_kty or (expected_curves is not None and crv not in expected_curves):
+        return None
+    try:
+        jwk = PyJWK(data, algorithm=algorithm)
+    except (PyJWKError, InvalidKeyError):
+        return None
+    if kty == "RSA" and jwk.key.key_size < MIN_RSA_BITS:
+        return None
+    return SigningKey(kid=kid, algorithm=algorithm, jwk=jwk, data=dict(data))
+
+
+class JWKSClient:
+    """Serve signing keys by `kid` from a cached JWKS.
+
+    The set is refetched when it is older than `cache_seconds`, or when an unknown `kid` arrives,
+    but never more than once per `refetch_cooldown_seconds`, so a flood of random `kid`s is not a
+    flood of fetches. A failed refresh keeps the last good keys. `timer` is replaced in tests.
+    """
+
+    timer: Callable[[], float] = staticmethod(time.monotonic)
+    max_response_bytes = 512 * 1024
+    user_agent = "evotodo-jwks/1"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        algorithms: Iterable[str],
+        cache_seconds: float,
+        refetch_cooldown_seconds: float,
+        timeout_seconds: float,
+    ) -> None:
+        self.url = url
+        self.algorithms = frozenset(algorithms)
+        self.cache_seconds = cache_seconds
+        self.refetch_cooldown_seconds = refetch_cooldown_seconds
+        self.timeout_seconds = timeout_seconds
+        self._lock = threading.Lock()
+        self._keys: dict[str, SigningKey] | None = None
+        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+
+    @property
+    def keys(self) -> dict[str, SigningKey] | None:
+        """The last good key set, or None when none was ever fetched."""
+        return self._keys
+
+    def get_signing_key(self, kid: str) -> SigningKey:
+        """Return the key for `kid`, refetching within the limits above; raise when there is none."""
+        keys = self._keys
+        cached = keys.get(kid) if keys is not None else None
+        if cached is not None and self._is_fresh(self.timer()):
+            return cached
+        # Stale or unknown: refresh, unless another thread is already at it and the cache can answer.
+        if not self._lock.acquire(blocking=cached is None):
+            return cached  # type: ignore[return-value]
+        try:
+            now = self.timer()
+            known = self._keys is not None and kid in self._keys
+            if self._may_fetch(now) and not (known and self._is_fresh(now)):
+                self._refresh(now)
+            keys = self._keys
+        finally:
+            self._lock.release()
+        if keys is None:
+            raise JWKSUnavailable(f"no JWKS could be fetched from {self.url}")
+        try:
+            return keys[kid]
+        except KeyError:
+            raise SigningKeyNotFound(kid) from None
+
+    def refresh(self) -> dict[str, SigningKey]:
+        """Fetch the key set now, ignoring cache and cooldown (for diagnostics); raise JWKSFetchError."""
+        with self._lock:
+            now = self.timer()
+            self._attempted_at = now
+            self._keys = self.fetch()
+            self._fetched_at = now
+            return self._keys
+
+    def _is_fresh(self, now: float) -> bool:
+        return self._fetched_at is not None and now - self._fetched_at < self.cache_seconds
+
+    def _may_fetch(self, now: float) -> bool:
+        return self._attempted_at is None or now - self._attempted_at >= self.refetch_cooldown_seconds
+
+    def _refresh(self, now: float) -> None:
+        self._attempted_at = now
+        try:
+            keys = self.fetch()
+        except JWKSFetchError as e:
+            kept = len(self._keys) if self._keys is not None else 0
+            logger.warning("JWKS refresh from %s failed (%s); keeping %d cached keys", self.url, e, kept)
+            return
+        self._keys, self._fetched_at = keys, now
+
+    def fetch(self) -> dict[str, SigningKey]:
+        """Download and parse the key set once; raise JWKSFetchError on any failure."""
+        if urlsplit(self.url).scheme not in {"http", "https"}:
+            raise JWKSFetchError("the JWKS URL must be http(s)")
+        request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+            self.url, headers={"Accept": "application/json", "User-Agent": self.user_agent}
+        )
+        try:
+            with _opener.open(request, timeout=self.timeout_seconds) as response:
+                body = response.read(self.max_response_bytes + 1)
+        except (OSError, http.client.HTTPException) as e:  # URLError, HTTPError and timeouts are OSErrors
+            raise JWKSFetchError(str(e) or type(e).__name__) from e
+        if len(body) > self.max_response_bytes:
+            raise JWKSFetchError(f"response larger than {self.max_response_bytes} bytes")
+        try:
+            document = json.loads(body)
+        except ValueError as e:
+            raise JWKSFetchError("response is not JSON") from e
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise JWKSFetchError('response has no "keys" list')
+        keys: dict[str, SigningKey] = {}
+        for entry in document["keys"]:
+            key = parse_signing_key(entry, self.algorithms)
+            if key is None:
+                logger.warning("JWKS %s: skipping an unusable key (kid=%r)", self.url, _kid_of(entry))
+            elif key.kid not in keys:
+                keys[key.kid] = key
+        return keys
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Keys come from the configured URL only; a redirect is a failed fetch."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _kid_of(entry: Any) -> str:
+    return str(entry.get("kid"))[:64] if isinstance(entry, dict) else "?"
+
+
+_clients: dict[tuple[Any, ...], JWKSClient] = {}
+_clients_lock = threading.Lock()
+
+
+def jwks_client(
+    url: str,
+    *,
+    algorithms: Iterable[str],
+    cache_seconds: float,
+    refetch_cooldown_seconds: float,
+    timeout_seconds: float,
+) -> JWKSClient:
+    """The process-wide client for this configuration (one per distinct configuration)."""
+    config = (url, tuple(algorithms), cache_seconds, refetch_cooldown_seconds, timeout_seconds)
+    client = _clients.get(config)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(config)
+            if client is None:
+                client = JWKSClient(
+                    url,
+                    algorithms=config[1],
+                    cache_seconds=cache_seconds,
+                    refetch_cooldown_seconds=refetch_cooldown_seconds,
+                    timeout_seconds=timeout_seconds,
+                )
+                _clients[config] = client
+    return client
+
+
+def reset_jwks_clients() -> None:
+    """Forget every cached key set (tests, and after the configuration changes)."""
+    with _clients_lock:
+        _clients.clear()

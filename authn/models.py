@@ -1,0 +1,72 @@
+"""The local user: one row per Better Auth user (keyed by the token's `sub`), plus staff accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    """Creates staff accounts for the Django admin; API users are created from token claims."""
+
+    use_in_migrations = True
+
+    def create_user(self, username: str, email: str = "", password: str | None = None, **extra: Any) -> User:
+        if not username:
+            raise ValueError("A staff account needs a username.")
+        user = self.model(username=username, email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, email: str = "", password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(username, email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: a Better Auth user (`better_auth_id` set) or an admin signing in with a Django password."""
+
+    better_auth_id = models.CharField(
+        "Better Auth id",
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The `sub` of this user's Better Auth tokens.",
+    )
+    username = models.CharField(
+        max_length=150,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Only for staff who sign in to the admin with a Django password.",
+    )
+    email = models.EmailField(blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    is_staff = models.BooleanField(default=False, help_text="Can sign in to the admin.")
+    is_active = models.BooleanField(default=True, help_text="Inactive users are refused by the API too.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.email or self.username or self.better_auth_id or f"user {self.pk}"
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name

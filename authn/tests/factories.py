@@ -1,0 +1,14 @@
+"""Factories for users."""
+
+import factory
+
+from authn.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    better_auth_id = factory.Sequence(lambda n: f"user{n:028d}")
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Faker("name")

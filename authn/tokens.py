@@ -1,0 +1,250 @@
+"""Verifying Better Auth JWTs: the key comes from configuration, never from the token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+import jwt
+from jwt.exceptions import (
+    DecodeError,
+    ExpiredSignatureError,
+    ImmatureSignatureError,
+    InvalidAlgorithmError,
+    InvalidAudienceError,
+    InvalidIssuedAtError,
+    InvalidIssuerError,
+    InvalidKeyError,
+    InvalidSignatureError,
+    InvalidSubjectError,
+    InvalidTokenError,
+    MissingRequiredClaimError,
+)
+
+from authn.conf import ASYMMETRIC_ALGORITHMS, SHARED_SECRET_ALGORITHM, AuthSettings, auth_settings
+from authn.jwks import JWKSClient, JWKSUnavailable, SigningKeyNotFound, jwks_client
+
+MAX_SUB_LENGTH = 255
+MAX_KID_LENGTH = 256
+# A compact JWS: three base64url segments. Anything else (JWE's five, stray characters) is refused early.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+class TokenError(Exception):
+    """A token was refused; `code` is the stable machine-readable reason, `message` is safe to show."""
+
+    code = "token_invalid"
+    message = "The token is invalid."
+
+    def __init__(self, message: str | None = None, **context: Any) -> None:
+        self.message = message or type(self).message
+        self.context = context
+        super().__init__(self.message)
+
+
+class TokenMalformed(TokenError):
+    code = "token_malformed"
+    message = "The token is not a well-formed JWT."
+
+
+class TokenAlgorithmNotAllowed(TokenError):
+    code = "token_algorithm_not_allowed"
+    message = "The token's signing algorithm is not accepted."
+
+
+class TokenKeyUnknown(TokenError):
+    code = "token_key_unknown"
+    message = "The token was signed by a key this service does not know."
+
+
+class TokenSignatureInvalid(TokenError):
+    code = "token_signature_invalid"
+    message = "The token's signature is invalid."
+
+
+class TokenExpired(TokenError):
+    code = "token_expired"
+    message = "The token has expired."
+
+
+class TokenNotYetValid(TokenError):
+    code = "token_not_yet_valid"
+    message = "The token is not valid yet."
+
+
+class TokenIssuerInvalid(TokenError):
+    code = "token_issuer_invalid"
+    message = "The token was issued by an issuer this service does not accept."
+
+
+class TokenAudienceInvalid(TokenError):
+    code = "token_audience_invalid"
+    message = "The token is not meant for this service."
+
+
+class TokenClaimsInvalid(TokenError):
+    code = "token_claims_invalid"
+    message = "The token's claims are missing or invalid."
+
+
+class VerificationUnavailable(Exception):
+    """No key to check an asymmetric token has ever been fetched: answer 503, never accept."""
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate member {key!r}")
+        result[key] = value
+    return result
+
+
+def _strict_json(data: bytes | str) -> Any:
+    return json.loads(data, object_pairs_hook=_reject_duplicate_keys)
+
+
+class _StrictPyJWT(jwt.PyJWT):
+    """PyJWT, with a payload whose duplicate members are an error rather than last-one-wins."""
+
+    def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
+        try:
+            payload = _strict_json(decoded["payload"])
+        except (ValueError, RecursionError) as e:
+            raise DecodeError(f"Invalid payload string: {e}") from e
+        if not isinstance(payload, dict):
+            raise DecodeError("Invalid payload string: must be a json object")
+        return payload
+
+
+_pyjwt = _StrictPyJWT()
+
+
+def read_header(token: str) -> dict[str, Any]:
+    """Parse the JOSE header only: it names the key to verify with. The payload is not read here."""
+    if not COMPACT_JWS.fullmatch(token):
+        raise TokenMalformed()
+    segment = token.split(".", 1)[0]
+    try:
+        header = _strict_json(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError, RecursionError) as e:
+        raise TokenMalformed() from e
+    if not isinstance(header, dict):
+        raise TokenMalformed()
+    return header
+
+
+def verify_token(token: str) -> dict[str, Any]:
+    """Verify `token` with the configured keys and return its claims; raise a TokenError subclass."""
+    conf = auth_settings()
+    if len(token) > conf.max_token_bytes:
+        raise TokenMalformed("The token is too large.")
+    header = read_header(token)
+    algorithm = header.get("alg")
+    if algorithm == SHARED_SECRET_ALGORITHM and conf.secrets:
+        claims = _verify_with_secrets(token, conf)
+    elif algorithm in ASYMMETRIC_ALGORITHMS and conf.jwks_url:
+        claims = _verify_with_jwks(token, header, conf)
+    else:
+        raise TokenAlgorithmNotAllowed()
+    _check_claims(claims)
+    return claims
+
+
+def configured_jwks_client(conf: AuthSettings | None = None) -> JWKSClient:
+    """The process-wide JWKS client for the current settings."""
+    conf = conf or auth_settings()
+    return jwks_client(
+        conf.jwks_url,
+        algorithms=ASYMMETRIC_ALGORITHMS,
+        cache_seconds=conf.jwks_cache_seconds,
+        refetch_cooldown_seconds=conf.jwks_refetch_cooldown_seconds,
+        timeout_seconds=conf.jwks_timeout_seconds,
+    )
+
+
+def _verify_with_jwks(token: str, header: dict[str, Any], conf: AuthSettings) -> dict[str, Any]:
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
+        raise TokenMalformed("The token names no valid key id (kid).")
+    try:
+        key = configured_jwks_client(conf).get_signing_key(kid)
+    except SigningKeyNotFound as e:
+        raise TokenKeyUnknown(kid=kid) from e
+    except JWKSUnavailable as e:
+        raise VerificationUnavailable(str(e)) from e
+    if header.get("alg") != key.algorithm:
+        raise TokenAlgorithmNotAllowed(
+            "The token's algorithm does not match its key.", header_alg=header.get("alg"), key_alg=key.algorithm
+        )
+    return _decode(token, key.jwk, key.algorithm, conf)
+
+
+def _verify_with_secrets(token: str, conf: AuthSettings) -> dict[str, Any]:
+    # The current secret first, then the fallbacks, the way Django's SECRET_KEY_FALLBACKS works.
+    for secret in conf.secrets:
+        try:
+            return _decode(token, secret, SHARED_SECRET_ALGORITHM, conf)
+        except TokenSignatureInvalid:
+            continue
+    raise TokenSignatureInvalid()
+
+
+def _decode(token: str, key: Any, algorithm: str, conf: AuthSettings) -> dict[str, Any]:
+    required = ["exp", "sub"] + (["iss"] if conf.issuer else []) + (["aud"] if conf.audience else [])
+    try:
+        return _pyjwt.decode(
+            token,
+            key=key,
+            algorithms=[algorithm],
+            options={"require": required},
+            issuer=conf.issuer or None,
+            audience=list(conf.audience) or None,
+            leeway=conf.leeway_seconds,
+        )
+    except ExpiredSignatureError as e:
+        raise TokenExpired() from e
+    except ImmatureSignatureError as e:
+        raise TokenNotYetValid() from e
+    except InvalidIssuerError as e:
+        got = _verified_claims_or_empty(token, key, algorithm).get("iss")
+        raise TokenIssuerInvalid(expected=conf.issuer, got=got) from e
+    except InvalidAudienceError as e:
+        got = _verified_claims_or_empty(token, key, algorithm).get("aud")
+        raise TokenAudienceInvalid(expected=list(conf.audience), got=got) from e
+    except MissingRequiredClaimError as e:
+        raise TokenClaimsInvalid(f"The token has no {e.claim!r} claim.", claim=e.claim) from e
+    except (InvalidSubjectError, InvalidIssuedAtError) as e:
+        raise TokenClaimsInvalid() from e
+    except InvalidSignatureError as e:
+        raise TokenSignatureInvalid() from e
+    except InvalidAlgorithmError as e:
+        raise TokenAlgorithmNotAllowed() from e
+    except (InvalidTokenError, InvalidKeyError) as e:
+        raise TokenMalformed() from e
+
+
+def _verified_claims_or_empty(token: str, key: Any, algorithm: str) -> dict[str, Any]:
+    """The signature-verified claims, for explaining an issuer or audience mismatch."""
+    try:
+        return _pyjwt.decode(
+            token,
+            key=key,
+            algorithms=[algorithm],
+            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
+        )
+    except (InvalidTokenError, InvalidKeyError):
+        return {}
+
+
+def _check_claims(claims: dict[str, Any]) -> None:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
+        raise TokenClaimsInvalid("The token's subject (sub) must be a non-blank string of at most 255 characters.")
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise TokenClaimsInvalid(f"The token's {name!r} claim must be a number.", claim=name)

@@ -1,0 +1,52 @@
+"""One JSON error shape for the API: `{"detail": ..., "code": ...}`, plus `errors` for invalid input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
+
+
+def _first_message(detail: Any, prefix: str = "") -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            label = key if key != "non_field_errors" else ""
+            return _first_message(value, f"{prefix}.{label}" if prefix and label else prefix or label)
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0], prefix)
+    return f"{prefix}: {detail}" if prefix else str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, with every error body reshaped to carry a stable `code`."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"detail": _first_message(detail), "code": "invalid", "errors": detail}
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        if isinstance(detail, dict) and "detail" in detail:  # simplejwt's {"detail", "code"} shape
+            response.data = {"detail": str(detail["detail"]), "code": str(detail.get("code", exc.default_code))}
+        else:
+            code = getattr(detail, "code", None) or exc.default_code
+            response.data = {"detail": str(detail), "code": str(code)}
+        if isinstance(exc, exceptions.AuthenticationFailed) and "WWW-Authenticate" in response:
+            response["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
+    return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's 404 handler, in the API's JSON shape."""
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """Django's 500 handler, in the API's JSON shape; never a stack trace."""
+    return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)

@@ -1,0 +1,21 @@
+"""Evo-TODO URLs: the API under /api/, its schema and docs, probes and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from evotodo.views import healthz, readyz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^healthz/?$", healthz, name="healthz"),
+    re_path(r"^readyz/?$", readyz, name="readyz"),
+    # Public: the schema and docs describe the API and hold no user data.
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("authn.urls")),
+    path("api/", include("tasks.urls")),
+]
+
+handler404 = "evotodo.exceptions.not_found"
+handler500 = "evotodo.exceptions.server_error"

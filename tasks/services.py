@@ -1,0 +1,17 @@
+"""Writes on tasks that do more than save one row."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from tasks.models import Task
+
+
+def task_complete(*, task: Task, completed: bool | None = None) -> Task:
+    """Set `completed` (or toggle it when None) under a row lock, so concurrent toggles serialise."""
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        locked.completed = (not locked.completed) if completed is None else completed
+        locked.save(update_fields=["completed", "updated_at"])
+    locked.owner = task.owner
+    return locked
