@@ -1,6 +1,7 @@
 """Factories for users."""
 
 import factory
+from django.contrib.auth.hashers import make_password
 
 from authn.models import User
 
@@ -12,3 +13,4 @@ class UserFactory(factory.django.DjangoModelFactory):
     better_auth_id = factory.Sequence(lambda n: f"user{n:028d}")
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Faker("name")
+    password = factory.LazyFunction(lambda: make_password(None))

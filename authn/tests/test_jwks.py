@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from authn.jwks import JWKSClient, JWKSFetchError, JWKSUnavailable, SigningKeyNotFound, parse_signing_key
 from authn.conf import ASYMMETRIC_ALGORITHMS
+from authn.jwks import JWKSClient, JWKSFetchError, JWKSUnavailable, SigningKeyNotFound, parse_signing_key
 from conftest import SigningKeyPair
 
 
@@ -227,7 +227,9 @@ def test_non_http_url_is_never_opened(tmp_path: Any) -> None:
 def test_better_auth_key_shapes_are_usable(key_pairs: dict[str, SigningKeyPair]) -> None:
     for algorithm, pair in key_pairs.items():
         key = parse_signing_key(pair.public_jwk, ASYMMETRIC_ALGORITHMS)
-        assert key is not None and key.algorithm == algorithm and key.kid == pair.kid
+        assert key is not None
+        assert key.algorithm == algorithm
+        assert key.kid == pair.kid
 
 
 def test_ec_and_okp_keys_without_alg_get_the_only_algorithm_they_fit(key_pairs: dict[str, SigningKeyPair]) -> None:

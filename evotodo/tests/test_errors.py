@@ -1,0 +1,45 @@
+"""Errors outside the views are JSON too; plain HTTP is redirected to HTTPS when configured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client, override_settings
+
+
+def test_unknown_api_path_is_a_json_404(db: Any) -> None:
+    response = Client().get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_plain_http_is_redirected_to_https_when_enabled(db: Any) -> None:
+    response = Client().get("/api/tasks")
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+
+
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_probes_are_exempt_from_the_https_redirect(db: Any) -> None:
+    assert Client().get("/healthz").status_code == 200
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])
+def test_cors_allows_configured_origins_and_exposes_link(db: Any) -> None:
+    response = Client().options(
+        "/api/tasks",
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "authorization" in response["Access-Control-Allow-Headers"]
+    simple = Client().get("/api/tasks", HTTP_ORIGIN="https://app.example.com")
+    assert simple["Access-Control-Expose-Headers"] == "Link"
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])
+def test_cors_ignores_other_origins(db: Any) -> None:
+    response = Client().get("/api/tasks", HTTP_ORIGIN="https://evil.example")
+    assert "Access-Control-Allow-Origin" not in response

@@ -1,0 +1,170 @@
+"""GET /api/tasks: only mine, newest first, filtered, sorted and paged; bad parameters are 400s."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from authn.models import User
+from tasks.models import Task
+from tasks.tests.factories import TaskFactory
+
+
+def make_tasks(owner: User, *titles: str, **fields: Any) -> list[Task]:
+    """Tasks created one minute apart, in the order given (the last is the newest)."""
+    base = timezone.now() - timedelta(days=1)
+    tasks = []
+    for n, title in enumerate(titles):
+        task = TaskFactory(owner=owner, title=title, **fields)
+        Task.objects.filter(pk=task.pk).update(created_at=base + timedelta(minutes=n))
+        tasks.append(task)
+    return tasks
+
+
+def titles(response: Any) -> list[str]:
+    return [task["title"] for task in response.json()]
+
+
+def test_list_shows_only_my_tasks(alice: User, bob: User, alice_client: APIClient) -> None:
+    make_tasks(alice, "mine")
+    make_tasks(bob, "bob's")
+    response = alice_client.get("/api/tasks")
+    assert response.status_code == 200
+    assert titles(response) == ["mine"]
+    assert response.json()[0]["user_id"] == alice.better_auth_id
+
+
+def test_list_is_a_json_array_of_the_task_shape_newest_first(alice: User, alice_client: APIClient) -> None:
+    make_tasks(alice, "older", "newer")
+    body = alice_client.get("/api/tasks").json()
+    assert [task["title"] for task in body] == ["newer", "older"]
+    assert set(body[0]) == {"id", "user_id", "title", "description", "completed", "created_at", "updated_at"}
+
+
+def test_empty_list_is_an_empty_array(alice: User, alice_client: APIClient) -> None:
+    response = alice_client.get("/api/tasks")
+    assert response.json() == []
+    assert "Link" not in response
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [("all", ["done", "todo"]), ("pending", ["todo"]), ("completed", ["done"])]
+)
+def test_status_filter(status: str, expected: list[str], alice: User, alice_client: APIClient) -> None:
+    make_tasks(alice, "todo")
+    make_tasks(alice, "done", completed=True)
+    assert sorted(titles(alice_client.get("/api/tasks", {"status": status}))) == expected
+
+
+def test_search_matches_title_and_description_case_insensitively(
+    alice: User, bob: User, alice_client: APIClient
+) -> None:
+    make_tasks(alice, "Buy MILK", "Call mom")
+    make_tasks(alice, "Groceries", description="milk and eggs")
+    make_tasks(bob, "milk for bob")
+    assert sorted(titles(alice_client.get("/api/tasks", {"search": "milk"}))) == ["Buy MILK", "Groceries"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("created", ["banana", "Apple", "cherry"]),
+        ("-created", ["cherry", "Apple", "banana"]),
+        ("title", ["Apple", "banana", "cherry"]),
+        ("-title", ["cherry", "banana", "Apple"]),
+    ],
+)
+def test_sort(sort: str, expected: list[str], alice: User, alice_client: APIClient) -> None:
+    make_tasks(alice, "banana", "Apple", "cherry")
+    assert titles(alice_client.get("/api/tasks", {"sort": sort})) == expected
+
+
+def test_sort_by_updated(alice: User, alice_client: APIClient) -> None:
+    first, _second = make_tasks(alice, "first", "second")
+    Task.objects.filter(pk=first.pk).update(updated_at=timezone.now() + timedelta(minutes=5))
+    assert titles(alice_client.get("/api/tasks", {"sort": "-updated"})) == ["first", "second"]
+    assert titles(alice_client.get("/api/tasks", {"sort": "updated"})) == ["second", "first"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"sort": "owner"}, "sort"),
+        ({"sort": "created; DROP TABLE tasks_task"}, "sort"),
+        ({"status": "done"}, "status"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"limit": "99999999999999999999"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": "1.5"}, "offset"),
+        ({"search": "x" * 201}, "search"),
+    ],
+)
+def test_bad_parameter_is_a_400_naming_it(
+    params: dict[str, str], parameter: str, alice: User, alice_client: APIClient
+) -> None:
+    make_tasks(alice, "still here")
+    response = alice_client.get("/api/tasks", params)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert parameter in body["errors"]
+    assert body["detail"].startswith(f"{parameter}:")
+    assert Task.objects.filter(owner=alice).count() == 1
+
+
+def test_default_page_is_100_and_link_points_to_the_next(alice: User, alice_client: APIClient) -> None:
+    Task.objects.bulk_create([Task(owner=alice, title=f"t{n}") for n in range(105)])
+    response = alice_client.get("/api/tasks")
+    assert len(response.json()) == 100
+    assert response["Link"] == '<http://testserver/api/tasks?offset=100>; rel="next"'
+
+
+def test_following_next_links_visits_every_task_once(alice: User, alice_client: APIClient) -> None:
+    Task.objects.bulk_create([Task(owner=alice, title=f"t{n}") for n in range(23)])
+    seen: list[int] = []
+    url: str | None = "/api/tasks?limit=10&status=all"
+    pages = 0
+    while url:
+        response = alice_client.get(url)
+        seen += [task["id"] for task in response.json()]
+        links = response.get("Link", "")
+        url = next((part.split(";")[0].strip()[1:-1] for part in links.split(",") if 'rel="next"' in part), None)
+        pages += 1
+    assert pages == 3
+    assert sorted(seen) == sorted(Task.objects.filter(owner=alice).values_list("id", flat=True))
+
+
+def test_last_page_has_a_prev_link_and_no_next(alice: User, alice_client: APIClient) -> None:
+    Task.objects.bulk_create([Task(owner=alice, title=f"t{n}") for n in range(5)])
+    response = alice_client.get("/api/tasks", {"limit": 3, "offset": 3})
+    assert len(response.json()) == 2
+    assert response["Link"] == '<http://testserver/api/tasks?limit=3&offset=0>; rel="prev"'
+
+
+def test_limit_of_500_is_allowed(alice: User, alice_client: APIClient) -> None:
+    Task.objects.bulk_create([Task(owner=alice, title=f"t{n}") for n in range(501)])
+    response = alice_client.get("/api/tasks", {"limit": 500})
+    assert len(response.json()) == 500
+    assert 'rel="next"' in response["Link"]
+
+
+def test_list_costs_the_same_queries_whatever_the_page_size(
+    alice: User, alice_client: APIClient, django_assert_num_queries: Any
+) -> None:
+    Task.objects.bulk_create([Task(owner=alice, title=f"t{n}") for n in range(50)])
+    with django_assert_num_queries(2):  # the user, the page
+        assert len(alice_client.get("/api/tasks", {"limit": 5}).json()) == 5
+    with django_assert_num_queries(2):
+        assert len(alice_client.get("/api/tasks", {"limit": 50}).json()) == 50
+
+
+def test_list_without_a_token_is_401(db: Any, api_client: APIClient) -> None:
+    response = api_client.get("/api/tasks")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
