@@ -204,3 +204,8 @@ def test_concurrent_first_requests_of_a_new_user_both_succeed(
         thread.join()
     assert statuses == [200, 200]
     assert User.objects.filter(better_auth_id=newcomer.better_auth_id).count() == 1
+
+
+def test_me_is_whoever_the_token_names(alice: User, bob: User, alice_client: APIClient, bob_client: APIClient) -> None:
+    assert alice_client.get("/api/me").json()["id"] == alice.better_auth_id
+    assert bob_client.get("/api/me").json() == {"id": bob.better_auth_id, "email": "bob@example.com", "name": "Bob"}
