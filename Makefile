@@ -1,5 +1,6 @@
 # Evo-TODO: `make run` serves the API on http://127.0.0.1:8000, `make test` runs lint and the test suite.
-# Both create the virtualenv in .venv and install requirements.txt when needed.
+# Both create the virtualenv in .venv and install requirements.txt when needed; `make test` also installs
+# the Better Auth fixture of the interop tests when npm is available.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -7,13 +8,15 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate
+FIXTURE := interop/better-auth
+
+.PHONY: run test lint format install interop-deps
 
 run: install
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install lint
+test: install lint interop-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -26,8 +29,19 @@ format: install
 
 install: $(VENV)/.installed
 
+# The Better Auth server of the interop tests (Node.js 20+); without npm those tests skip and say why.
+interop-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(FIXTURE)/node_modules/.installed; \
+	else \
+		echo "npm not found: the Better Auth interop tests will be skipped"; \
+	fi
+
+$(FIXTURE)/node_modules/.installed: $(FIXTURE)/package-lock.json $(FIXTURE)/package.json
+	cd $(FIXTURE) && npm ci --no-audit --no-fund
+	touch $@
+
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@

@@ -73,6 +73,19 @@ def signing_key(key_pairs: dict[str, SigningKeyPair]) -> SigningKeyPair:
     return key_pairs["EdDSA"]
 
 
+class FakeTimer:
+    """Monotonic time that only moves when a test says so (replaces `JWKSClient.timer`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass
 class JWKSState:
     """What the test JWKS server publishes, and how often it was asked."""

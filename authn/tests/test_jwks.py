@@ -10,20 +10,7 @@ import pytest
 
 from authn.conf import ASYMMETRIC_ALGORITHMS
 from authn.jwks import JWKSClient, JWKSFetchError, JWKSUnavailable, SigningKeyNotFound, parse_signing_key
-from conftest import SigningKeyPair
-
-
-class FakeTimer:
-    """Monotonic time that only moves when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from conftest import FakeTimer, SigningKeyPair
 
 
 @pytest.fixture
