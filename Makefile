@@ -10,11 +10,22 @@ PORT ?= 8000
 
 FIXTURE := interop/better-auth
 
-.PHONY: run test lint format install interop-deps
+.PHONY: run demo test lint format install interop-deps
 
-run: install
+run: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+	@echo "Demo data and a token: make demo"
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Demo users with tasks, and how to get a token for each (idempotent).
+demo: install .env
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py seed_demo
+
+# A first run writes a development .env: debug on and a fresh random BETTER_AUTH_SECRET for mint_token.
+.env:
+	$(BIN)/python -c "import secrets; print('# Development settings written by make run (see .env.example).\nDJANGO_DEBUG=true\nBETTER_AUTH_SECRET=' + secrets.token_urlsafe(48))" > .env
+	@echo "Wrote a development .env; .env.example explains every variable."
 
 test: install lint interop-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import logging
@@ -78,6 +80,16 @@ def parse_signing_key(data: Any, algorithms: Iterable[str]) -> SigningKey | None
     if kty == "RSA" and jwk.key.key_size < MIN_RSA_BITS:
         return None
     return SigningKey(kid=kid, algorithm=algorithm, jwk=jwk, data=dict(data))
+
+
+THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}
+
+
+def jwk_thumbprint(data: dict[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK, base64url without padding."""
+    members = {name: data[name] for name in THUMBPRINT_MEMBERS[data["kty"]]}
+    digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 class JWKSClient:

@@ -52,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the admin.")
     is_active = models.BooleanField(default=True, help_text="Inactive users are refused by the API too.")
     date_joined = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last authenticated API request (updated at most every few minutes)."
+    )
 
     objects = UserManager()
 

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+import time
 from typing import Any
 
 import jwt
@@ -23,6 +24,7 @@ from jwt.exceptions import (
     InvalidTokenError,
     MissingRequiredClaimError,
 )
+from rest_framework_simplejwt.backends import TokenBackend
 
 from authn.conf import ASYMMETRIC_ALGORITHMS, SHARED_SECRET_ALGORITHM, AuthSettings, auth_settings
 from authn.jwks import JWKSClient, JWKSUnavailable, SigningKeyNotFound, jwks_client
@@ -94,6 +96,10 @@ class VerificationUnavailable(Exception):
     """No key to check an asymmetric token has ever been fetched: answer 503, never accept."""
 
 
+class MintingUnavailable(Exception):
+    """No shared secret is configured, so no token can be minted."""
+
+
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -154,6 +160,25 @@ def verify_token(token: str) -> dict[str, Any]:
     return claims
 
 
+def mint_token(*, sub: str, email: str = "", name: str = "", ttl_seconds: int = 900, now: float | None = None) -> str:
+    """An HS256 token shaped like Better Auth's (sub, iss, aud, iat, exp, email, name), signed with the secret.
+
+    For local development, smoke tests and scripts; the API verifies it like any shared-secret token.
+    """
+    conf = auth_settings()
+    if not conf.secrets:
+        raise MintingUnavailable("BETTER_AUTH_SECRET is not set, so there is nothing to sign tokens with.")
+    issued_at = int(now if now is not None else time.time())
+    backend = TokenBackend(
+        SHARED_SECRET_ALGORITHM,
+        signing_key=conf.secrets[0],
+        audience=conf.audience[0] if conf.audience else None,
+        issuer=conf.issuer or None,
+    )
+    payload = {"sub": sub, "email": email, "name": name, "iat": issued_at, "exp": issued_at + ttl_seconds}
+    return backend.encode(payload)
+
+
 def configured_jwks_client(conf: AuthSettings | None = None) -> JWKSClient:
     """The process-wide JWKS client for the current settings."""
     conf = conf or auth_settings()
@@ -206,9 +231,10 @@ def _decode(token: str, key: Any, algorithm: str, conf: AuthSettings) -> dict[st
             leeway=conf.leeway_seconds,
         )
     except ExpiredSignatureError as e:
-        raise TokenExpired() from e
+        raise TokenExpired(exp=_verified_claims_or_empty(token, key, algorithm).get("exp")) from e
     except ImmatureSignatureError as e:
-        raise TokenNotYetValid() from e
+        claims = _verified_claims_or_empty(token, key, algorithm)
+        raise TokenNotYetValid(nbf=claims.get("nbf"), iat=claims.get("iat")) from e
     except InvalidIssuerError as e:
         got = _verified_claims_or_empty(token, key, algorithm).get("iss")
         raise TokenIssuerInvalid(expected=conf.issuer, got=got) from e

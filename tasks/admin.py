@@ -1,10 +1,13 @@
-"""Admin for tasks: search by title and owner email, filter by completion."""
+"""Admin for tasks: search by title and owner email, filter by completion and date, bulk (un)complete."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from tasks.models import Task
+from tasks.services import tasks_set_completed
 
 
 @admin.register(Task)
@@ -13,10 +16,26 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ["completed", "created_at"]
     search_fields = ["title", "owner__email"]
     list_select_related = ["owner"]
-    raw_id_fields = ["owner"]
-    readonly_fields = ["created_at", "updated_at"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["owner_better_auth_id", "created_at", "updated_at"]
+    fields = ["owner", "owner_better_auth_id", "title", "description", "completed", "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    actions = ["mark_completed", "mark_not_completed"]
 
     @admin.display(description="owner", ordering="owner__email")
     def owner_email(self, task: Task) -> str:
         return task.owner.email
+
+    @admin.display(description="user_id (Better Auth id)")
+    def owner_better_auth_id(self, task: Task) -> str:
+        return task.owner.better_auth_id or "-"
+
+    @admin.action(description="Mark selected tasks as completed")
+    def mark_completed(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        changed = tasks_set_completed(tasks=queryset, completed=True)
+        self.message_user(request, f"{changed} task(s) marked as completed.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected tasks as not completed")
+    def mark_not_completed(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        changed = tasks_set_completed(tasks=queryset, completed=False)
+        self.message_user(request, f"{changed} task(s) marked as not completed.", messages.SUCCESS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from tasks.models import Task
 
@@ -15,3 +17,8 @@ def task_complete(*, task: Task, completed: bool | None = None) -> Task:
         locked.save(update_fields=["completed", "updated_at"])
     locked.owner = task.owner
     return locked
+
+
+def tasks_set_completed(*, tasks: QuerySet[Task], completed: bool) -> int:
+    """Set `completed` on many tasks at once (admin bulk actions); returns how many changed."""
+    return tasks.exclude(completed=completed).update(completed=completed, updated_at=timezone.now())

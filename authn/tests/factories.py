@@ -2,6 +2,7 @@
 
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from authn.models import User
 
@@ -14,3 +15,4 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Faker("name")
     password = factory.LazyFunction(lambda: make_password(None))
+    last_seen_at = factory.LazyFunction(timezone.now)

@@ -51,3 +51,16 @@ def test_anonymous_visitor_is_sent_to_the_login_page(db: Any) -> None:
     response = Client().get("/admin/authn/user/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_user_list_shows_last_seen_and_links_to_the_users_tasks(staff_client: Client, alice: User) -> None:
+    TaskFactory(owner=alice)
+    page = staff_client.get("/admin/authn/user/").content.decode()
+    assert f"/admin/tasks/task/?owner__id__exact={alice.pk}" in page
+    assert "last seen" in page.lower()
+
+
+def test_better_auth_id_is_read_only_on_the_user_page(staff_client: Client, alice: User) -> None:
+    page = staff_client.get(f"/admin/authn/user/{alice.pk}/change/").content.decode()
+    assert alice.better_auth_id in page
+    assert 'name="better_auth_id"' not in page

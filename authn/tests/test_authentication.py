@@ -209,3 +209,17 @@ def test_concurrent_first_requests_of_a_new_user_both_succeed(
 def test_me_is_whoever_the_token_names(alice: User, bob: User, alice_client: APIClient, bob_client: APIClient) -> None:
     assert alice_client.get("/api/me").json()["id"] == alice.better_auth_id
     assert bob_client.get("/api/me").json() == {"id": bob.better_auth_id, "email": "bob@example.com", "name": "Bob"}
+
+
+def test_last_seen_is_recorded_at_most_every_few_minutes(alice: User, token_for: Callable[..., str]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stale = timezone.now() - timedelta(minutes=6)
+    User.objects.filter(pk=alice.pk).update(last_seen_at=stale)
+    assert get_me(f"Bearer {token_for(alice)}").status_code == 200
+    seen = User.objects.get(pk=alice.pk).last_seen_at
+    assert seen > stale
+    assert get_me(f"Bearer {token_for(alice)}").status_code == 200
+    assert User.objects.get(pk=alice.pk).last_seen_at == seen

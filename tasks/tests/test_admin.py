@@ -40,3 +40,48 @@ def test_filter_by_completed(staff_client: Client, alice: User) -> None:
 def test_task_change_page_loads(staff_client: Client, alice: User) -> None:
     task = TaskFactory(owner=alice)
     assert staff_client.get(f"/admin/tasks/task/{task.pk}/change/").status_code == 200
+
+
+def test_bulk_actions_mark_completed_and_not_completed(staff_client: Client, alice: User) -> None:
+    from tasks.models import Task
+
+    tasks = TaskFactory.create_batch(3, owner=alice, completed=False)
+    response = staff_client.post(
+        "/admin/tasks/task/",
+        {"action": "mark_completed", "_selected_action": [tasks[0].pk, tasks[1].pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert sorted(Task.objects.filter(completed=True).values_list("pk", flat=True)) == [tasks[0].pk, tasks[1].pk]
+    staff_client.post("/admin/tasks/task/", {"action": "mark_not_completed", "_selected_action": [tasks[0].pk]})
+    assert list(Task.objects.filter(completed=True).values_list("pk", flat=True)) == [tasks[1].pk]
+
+
+def test_owner_is_chosen_with_autocomplete_and_better_auth_id_is_read_only(staff_client: Client, alice: User) -> None:
+    task = TaskFactory(owner=alice)
+    page = staff_client.get(f"/admin/tasks/task/{task.pk}/change/").content.decode()
+    assert "admin-autocomplete" in page
+    assert alice.better_auth_id in page
+    assert 'name="owner_better_auth_id"' not in page
+    found = staff_client.get(
+        "/admin/autocomplete/",
+        {"term": "alice", "app_label": "tasks", "model_name": "task", "field_name": "owner"},
+    ).json()
+    assert [result["id"] for result in found["results"]] == [str(alice.pk)]
+
+
+def test_filter_by_owner_from_the_user_page_link(staff_client: Client, alice: User, bob: User) -> None:
+    TaskFactory(owner=alice, title="hers")
+    TaskFactory(owner=bob, title="his")
+    assert listed(staff_client.get("/admin/tasks/task/", {"owner__id__exact": alice.pk})) == ["hers"]
+
+
+def test_filter_by_created_date(staff_client: Client, alice: User) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    TaskFactory(owner=alice, title="old", created_at=timezone.now() - timedelta(days=40))
+    TaskFactory(owner=alice, title="new")
+    week_ago = (timezone.now() - timedelta(days=7)).isoformat()
+    assert listed(staff_client.get("/admin/tasks/task/", {"created_at__gte": week_ago})) == ["new"]

@@ -1,0 +1,88 @@
+"""seed_demo: realistic demo data, written in bulk, and running it twice changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from authn.models import User
+from tasks.models import Task
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> list[tuple[Any, ...]]:
+    return list(
+        Task.objects.order_by("pk").values_list("pk", "owner__better_auth_id", "title", "completed", "created_at")
+    )
+
+
+def test_seeds_users_with_realistic_tasks(db: Any) -> None:
+    seed("--users", "3", "--tasks-per-user", "30")
+    users = User.objects.filter(better_auth_id__startswith="demo")
+    assert users.count() == 3
+    assert all(len(user.better_auth_id) == 32 and user.email and user.name for user in users)
+    assert all(not user.has_usable_password() for user in users)
+    for user in users:
+        tasks = Task.objects.filter(owner=user)
+        assert tasks.count() == 30
+        assert tasks.filter(completed=True).exists()
+        assert tasks.filter(completed=False).exists()
+        assert tasks.values("created_at__date").distinct().count() > 5  # varied ages
+        assert tasks.exclude(description="").exists()
+
+
+def test_running_twice_changes_nothing(db: Any) -> None:
+    seed("--users", "4", "--tasks-per-user", "10")
+    before = snapshot()
+    out = seed("--users", "4", "--tasks-per-user", "10")
+    assert snapshot() == before
+    assert "0 new" in out
+    assert "0 tasks created" in out
+
+
+def test_growing_the_seed_adds_only_what_is_missing(db: Any) -> None:
+    seed("--users", "2", "--tasks-per-user", "5")
+    before = snapshot()
+    seed("--users", "3", "--tasks-per-user", "7")
+    after = snapshot()
+    assert after[: len(before)] == before
+    assert Task.objects.count() == 3 * 7
+
+
+def test_reset_starts_over_and_leaves_real_users_alone(db: Any, alice: User) -> None:
+    Task.objects.create(owner=alice, title="real work")
+    seed("--users", "2", "--tasks-per-user", "5")
+    out = seed("--users", "1", "--tasks-per-user", "3", "--reset")
+    assert "Deleted 2 demo users" in out
+    assert User.objects.filter(better_auth_id__startswith="demo").count() == 1
+    assert Task.objects.filter(owner__better_auth_id__startswith="demo").count() == 3
+    assert Task.objects.filter(owner=alice).count() == 1
+
+
+def test_prints_how_to_get_a_token_for_each_demo_user(db: Any) -> None:
+    out = seed("--users", "2", "--tasks-per-user", "1")
+    for user in User.objects.filter(better_auth_id__startswith="demo"):
+        assert f"mint_token {user.better_auth_id}" in out
+
+
+def test_large_seed_writes_in_bulk_with_progress(db: Any, django_assert_max_num_queries: Any) -> None:
+    with django_assert_max_num_queries(100):  # row by row it would be over 10 000
+        out = seed("--users", "100", "--tasks-per-user", "100")
+    assert Task.objects.count() == 10_000
+    assert "10/100 users" in out
+    assert "100/100 users" in out
+
+
+@pytest.mark.parametrize("args", [("--users", "0"), ("--users", "10001"), ("--tasks-per-user", "-1")])
+def test_out_of_range_arguments_are_refused(db: Any, args: tuple[str, ...]) -> None:
+    with pytest.raises(CommandError):
+        seed(*args)
+    assert not User.objects.exists()
