@@ -58,6 +58,11 @@ def demo_user_id(n: int) -> str:
     return f"{DEMO_ID_PREFIX}{n:028d}"
 
 
+def demo_name(n: int) -> str:
+    """A pleasant, repeatable full name for demo user n."""
+    return f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[(3 * n + n // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
+
+
 def demo_task(owner: User, n: int, user_number: int, now: datetime) -> Task:
     """Task n of a demo user: the same title, state and age every time."""
     rng = random.Random(f"{user_number}:{n}")  # noqa: S311 (demo data, not security)
@@ -82,7 +87,7 @@ def seed_demo(
             User(
                 better_auth_id=ba_id,
                 email=f"demo{n}@{DEMO_EMAIL_DOMAIN}",
-                name=f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[(n * 3 + n // len(FIRST_NAMES)) % len(LAST_NAMES)]}",
+                name=demo_name(n),
                 password=make_password(None),
             )
             for ba_id, n in wanted.items()
