@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -150,7 +151,8 @@ X_FRAME_OPTIONS = "DENY"
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["Link"]
+CORS_EXPOSE_HEADERS = ["Link", "ETag", "Idempotent-Replayed"]
+CORS_ALLOW_HEADERS = [*default_cors_headers, "if-match", "if-none-match", "idempotency-key"]
 
 # Better Auth token verification, read through authn.conf.auth_settings() at call time.
 BETTER_AUTH = {
@@ -165,6 +167,9 @@ BETTER_AUTH = {
     "JWKS_REFETCH_COOLDOWN_SECONDS": env_int("BETTER_AUTH_JWKS_REFETCH_COOLDOWN_SECONDS", 10),
     "JWKS_TIMEOUT_SECONDS": env_int("BETTER_AUTH_JWKS_TIMEOUT_SECONDS", 3, minimum=1),
 }
+
+# How long deleted tasks are remembered for offline sync (`updated_since`); `purge_expired` forgets older ones.
+TASK_TOMBSTONE_RETENTION_DAYS = env_int("TASK_TOMBSTONE_RETENTION_DAYS", 30, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["authn.authentication.BetterAuthJWTAuthentication"],

@@ -1,31 +1,98 @@
-"""Query parameters of the task list: status, search and sort; unknown values are a 400."""
+"""Query parameters of the task list; an unknown or malformed value is a 400 naming the parameter."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from tasks.models import Task
+from tasks.models import MAX_TAGS, TAG_MAX_LENGTH, Priority, Task, TaskTag
+from tasks.serializers import parse_aware_datetime
+from tasks.services import tag_keys
 
 # Each sort ends with the id, so equal values still page in a stable order.
-SORT_ORDERINGS = {
+SORT_ORDERINGS: dict[str, list[Any]] = {
     "created": ["created_at", "id"],
     "-created": ["-created_at", "-id"],
     "title": [Lower("title").asc(), "title", "id"],
     "-title": [Lower("title").desc(), "-title", "-id"],
     "updated": ["updated_at", "id"],
     "-updated": ["-updated_at", "-id"],
+    "due": [F("due_at").asc(nulls_last=True), "id"],
+    "-due": [F("due_at").desc(nulls_last=True), "-id"],
+    "priority": ["-priority", "id"],  # high first
+    "-priority": ["priority", "-id"],
 }
 STATUS_CHOICES = [("all", "all"), ("pending", "pending"), ("completed", "completed")]
+BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
+
+
+class AwareDateTimeFormField(forms.Field):
+    """An ISO 8601 date-time with its offset. A `+` that a URL turned into a space is put back."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        if len(text) > 6 and text[-6] == " " and text[-5:-3].isdigit():
+            text = text[:-6] + "+" + text[-5:]
+        try:
+            return parse_aware_datetime(text)
+        except ValueError as e:
+            raise forms.ValidationError(str(e), code="invalid") from None
+
+
+class TagListFormField(forms.Field):
+    """`tag=a&tag=b`: a repeatable parameter."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        tags = [str(tag).strip() for tag in (value or []) if str(tag).strip()]
+        if len(tags) > MAX_TAGS or any(len(tag) > TAG_MAX_LENGTH for tag in tags):
+            raise forms.ValidationError(f"At most {MAX_TAGS} tags of {TAG_MAX_LENGTH} characters.", code="invalid")
+        return tags
+
+
+class PriorityInFilter(filters.BaseInFilter, filters.ChoiceFilter):
+    """`priority=high` or `priority=high,medium`."""
+
+
+class AwareDateTimeFilter(filters.Filter):
+    field_class = AwareDateTimeFormField
+
+
+class TagFilter(filters.Filter):
+    field_class = TagListFormField
 
 
 class TaskFilter(filters.FilterSet):
-    """Filters for GET /api/tasks."""
+    """Filters for GET /api/tasks (and its path-style twin)."""
 
     status = filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", help_text="Default: all.")
+    priority = PriorityInFilter(
+        choices=[(p.label, p.label) for p in Priority], method="filter_priority", help_text="One or a comma list."
+    )
+    tag = TagFilter(method="filter_tags", help_text="Repeatable.")
+    tag_mode = filters.ChoiceFilter(
+        choices=[("any", "any"), ("all", "all")], method="filter_nothing", help_text="How several tags combine."
+    )
+    due_before = AwareDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = AwareDateTimeFilter(field_name="due_at", lookup_expr="gt")
+    overdue = filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_overdue", help_text="Due and not done.")
+    has_due = filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_has_due")
     search = filters.CharFilter(
         method="filter_search", max_length=200, help_text="Case-insensitive match in title or description."
+    )
+    updated_since = AwareDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Sync: everything changed since then, deletions included as tombstones, oldest change first.",
     )
     sort = filters.ChoiceFilter(
         choices=[(key, key) for key in SORT_ORDERINGS], method="filter_sort", help_text="Default: -created."
@@ -39,6 +106,27 @@ class TaskFilter(filters.FilterSet):
         if value == "all":
             return queryset
         return queryset.filter(completed=value == "completed")
+
+    def filter_priority(self, queryset: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
+        return queryset.filter(priority__in=[p.value for p in Priority if p.label in value])
+
+    def filter_tags(self, queryset: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
+        if not value:
+            return queryset
+        keys = tag_keys(value)
+        if self.form.cleaned_data.get("tag_mode") == "all":
+            return queryset.filter(*[Exists(TaskTag.objects.filter(task=OuterRef("pk"), key=key)) for key in keys])
+        return queryset.filter(Exists(TaskTag.objects.filter(task=OuterRef("pk"), key__in=keys)))
+
+    def filter_nothing(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+        return queryset  # tag_mode only changes how `tag` filters
+
+    def filter_overdue(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+        overdue = Q(due_at__lt=timezone.now(), completed=False)
+        return queryset.filter(overdue) if value == "true" else queryset.exclude(overdue)
+
+    def filter_has_due(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+        return queryset.filter(due_at__isnull=value == "false")
 
     def filter_search(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

@@ -8,6 +8,17 @@ from django.utils import timezone
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
+TAG_MAX_LENGTH = 50
+MAX_TAGS = 20
+
+
+class Priority(models.IntegerChoices):
+    """Stored as a number so that sorting by priority is sorting by urgency."""
+
+    NONE = 0, "none"
+    LOW = 1, "low"
+    MEDIUM = 2, "medium"
+    HIGH = 3, "high"
 
 
 class Task(models.Model):
@@ -17,6 +28,20 @@ class Task(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
     completed = models.BooleanField(default=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
+    # As the user wrote them, in order; TaskTag holds their lower-case keys for filtering and counting.
+    tags = models.JSONField(default=list, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    # {"freq", "interval", "until", "anchor"}: `anchor` is the first due date with the offset the client
+    # sent, so that monthly series keep their day of the month and their wall-clock time.
+    recurrence = models.JSONField(null=True, blank=True)
+    next_occurrence = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous_occurrence"
+    )
+    # Bumped by every write; the ETag is built from it.
+    version = models.PositiveIntegerField(default=1)
     # A default rather than auto_now_add, so imports and demo data can keep their original dates.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -27,8 +52,69 @@ class Task(models.Model):
             # The list: one owner's tasks, newest first, optionally by status.
             models.Index(fields=["owner", "-created_at", "-id"], name="task_owner_created_idx"),
             models.Index(fields=["owner", "completed", "-created_at"], name="task_owner_status_idx"),
-            models.Index(fields=["owner", "-updated_at"], name="task_owner_updated_idx"),
+            # Sync (updated_since) and sort=updated.
+            models.Index(fields=["owner", "updated_at", "id"], name="task_owner_updated_idx"),
+            # due_before/due_after/overdue/has_due and sort=due.
+            models.Index(fields=["owner", "due_at", "id"], name="task_owner_due_idx"),
+            models.Index(fields=["owner", "priority", "id"], name="task_owner_priority_idx"),
         ]
+
+    # Set by task_complete: the next occurrence that completing this task scheduled (not stored).
+    completion_next: Task | None = None
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def etag(self) -> str:
+        """A strong validator: changes whenever the task does."""
+        return f'"{self.pk}-{self.version}"'
+
+
+class TaskTag(models.Model):
+    """One tag of one task, by its lower-case key: what `tag=` filters and GET /api/tags counts use."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="tag_keys")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=TAG_MAX_LENGTH)
+    name = models.CharField(max_length=TAG_MAX_LENGTH, help_text="As the user wrote it on this task.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "key"], name="tasktag_task_key_unique")]
+        indexes = [models.Index(fields=["owner", "key"], name="tasktag_owner_key_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskTombstone(models.Model):
+    """A deleted task, remembered for a while so offline clients can sync the deletion."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task_id = models.BigIntegerField(unique=True)
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "deleted_at", "task_id"], name="tombstone_owner_deleted_idx")]
+
+    def __str__(self) -> str:
+        return f"task {self.task_id}, deleted {self.deleted_at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request that carried an `Idempotency-Key`, replayed to its retries."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} ({self.key})"

@@ -1,10 +1,63 @@
-"""Task JSON: `{id, user_id, title, description, completed, created_at, updated_at}`."""
+"""Task JSON: the core `{id, user_id, title, description, completed, created_at, updated_at}` and planning fields."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tasks.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Task
+from tasks.models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task
+from tasks.recurrence import FREQUENCIES, MAX_INTERVAL
+
+
+def parse_aware_datetime(value: Any) -> datetime:
+    """An ISO 8601 date-time with an offset; a naive or malformed one is a ValueError."""
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ValueError("Enter an ISO 8601 date-time, e.g. 2026-12-01T09:00:00+01:00.")
+    if parsed.tzinfo is None:
+        raise ValueError("Give the time zone offset (e.g. Z or +01:00): a time without one is ambiguous.")
+    return parsed
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTimeField(serializers.DateTimeField):
+    """A date-time that must carry its offset; the offset the client sent is kept for recurrence."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        try:
+            return parse_aware_datetime(value)
+        except ValueError as e:
+            raise serializers.ValidationError(str(e), code="invalid") from None
+
+
+@extend_schema_field({"type": "string", "enum": Priority.labels})
+class PriorityField(serializers.Field):
+    """`none|low|medium|high` in JSON, a number in the database so it sorts by urgency."""
+
+    default_error_messages = {"invalid_choice": "Must be one of: none, low, medium, high."}
+
+    def to_representation(self, value: int) -> str:
+        return Priority(value).label
+
+    def to_internal_value(self, data: Any) -> int:
+        for choice in Priority:
+            if data == choice.label:
+                return choice.value
+        self.fail("invalid_choice")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class RecurrenceSerializer(serializers.Serializer):
+    """`{"freq": "daily|weekly|monthly|yearly", "interval": 1..365, "until": date|null}`."""
+
+    freq = serializers.ChoiceField(choices=FREQUENCIES)
+    interval = serializers.IntegerField(min_value=1, max_value=MAX_INTERVAL, default=1)
+    until = serializers.DateField(allow_null=True, default=None)
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -17,17 +70,92 @@ class TaskSerializer(serializers.ModelSerializer):
     description = serializers.CharField(
         max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, allow_null=True, default=""
     )
+    priority = PriorityField(required=False, help_text="none (default), low, medium or high.")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=TAG_MAX_LENGTH),
+        max_length=MAX_TAGS,
+        required=False,
+        help_text="Up to 20 tags of up to 50 characters; trimmed, case-insensitively unique, order kept.",
+    )
+    due_at = AwareDateTimeField(required=False, allow_null=True)
+    remind_at = AwareDateTimeField(required=False, allow_null=True, help_text="Not after due_at.")
+    recurrence = RecurrenceSerializer(required=False, allow_null=True, help_text="Needs a due_at.")
 
     class Meta:
         model = Task
-        fields = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
-        read_only_fields = ["id", "user_id", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "user_id",
+            "title",
+            "description",
+            "completed",
+            "created_at",
+            "updated_at",
+            "priority",
+            "tags",
+            "due_at",
+            "remind_at",
+            "recurrence",
+            "completed_at",
+        ]
+        read_only_fields = ["id", "user_id", "created_at", "updated_at", "completed_at"]
 
     def validate_description(self, value: str | None) -> str:
         return value or ""
+
+    def validate_tags(self, value: list[str]) -> list[str]:
+        tags, seen = [], set()
+        for tag in value:
+            if tag.casefold() not in seen:
+                seen.add(tag.casefold())
+                tags.append(tag)
+        return tags
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def current(field: str) -> Any:
+            if field in attrs:
+                return attrs[field]
+            return getattr(self.instance, field, None) if self.partial else None
+
+        due_at, remind_at = current("due_at"), current("remind_at")
+        if due_at and remind_at and remind_at > due_at:
+            raise serializers.ValidationError({"remind_at": ["Must not be after due_at."]}, code="invalid")
+        if current("recurrence") and not due_at:
+            raise serializers.ValidationError({"recurrence": ["A recurring task needs a due_at."]}, code="invalid")
+        return attrs
+
+    def to_representation(self, instance: Task) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.recurrence:
+            data["recurrence"] = {key: instance.recurrence[key] for key in ("freq", "interval", "until")}
+        return data
 
 
 class TaskCompleteSerializer(serializers.Serializer):
     """Body of PATCH .../complete: no `completed` toggles the task, a boolean sets it."""
 
     completed = serializers.BooleanField(required=False)
+
+
+class TaskCompletionSerializer(TaskSerializer):
+    """The task after PATCH .../complete, with the next occurrence of a recurring task under `next`."""
+
+    next = TaskSerializer(read_only=True, allow_null=True, source="completion_next")
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "next"]
+
+
+class TombstoneSerializer(serializers.Serializer):
+    """A deleted task in a sync response (`updated_since`)."""
+
+    id = serializers.IntegerField()
+    deleted = serializers.BooleanField()
+    updated_at = serializers.DateTimeField(help_text="When it was deleted.")
+
+
+class TagCountSerializer(serializers.Serializer):
+    """One of the caller's tags, with how many of their tasks carry it."""
+
+    name = serializers.CharField()
+    count = serializers.IntegerField()

@@ -1,24 +1,174 @@
-"""Writes on tasks that do more than save one row."""
+"""Writes on tasks: each in one transaction, under a row lock when it reads before it writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from tasks.models import Task
+from authn.models import User
+from tasks.models import IdempotencyRecord, Task, TaskTag, TaskTombstone
+from tasks.recurrence import Rule
+
+COPIED_TO_NEXT_OCCURRENCE = ("title", "description", "priority", "tags", "owner_id")
 
 
-def task_complete(*, task: Task, completed: bool | None = None) -> Task:
-    """Set `completed` (or toggle it when None) under a row lock, so concurrent toggles serialise."""
+class TaskChanged(Exception):
+    """The task no longer matches the client's `If-Match`: its write would lose someone else's."""
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """RFC 9110 strong comparison for If-Match: a list of entity tags, or `*`."""
+    candidates = [candidate.strip() for candidate in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def _lock(task: Task, if_match: str | None) -> Task:
+    locked = Task.objects.select_for_update().get(pk=task.pk)
+    if if_match is not None and not etag_matches(if_match, locked.etag):
+        raise TaskChanged()
+    return locked
+
+
+def tag_keys(tags: Iterable[str]) -> list[str]:
+    """Tags compare case-insensitively: their keys are case-folded."""
+    return list(dict.fromkeys(tag.casefold() for tag in tags))
+
+
+def _set_tags(task: Task, tags: list[str]) -> None:
+    TaskTag.objects.filter(task=task).delete()
+    TaskTag.objects.bulk_create(
+        [TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag) for tag in tags]
+    )
+
+
+def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | None:
+    """The stored rule after a write: the client's {freq, interval, until} plus the series anchor.
+
+    The anchor is the due date as the client sent it (with its offset) when it sends one; otherwise the
+    series keeps its anchor, so a monthly series started on the 31st stays on month ends.
+    """
+    if "recurrence" not in data and "due_at" not in data:
+        return task.recurrence if task else None
+    rule = data.get("recurrence", task.recurrence if task else None)
+    if not rule:
+        return None
+    if "due_at" in data:
+        anchor = data["due_at"]
+    elif task is not None and task.recurrence:
+        anchor = datetime.fromisoformat(task.recurrence["anchor"])
+    else:
+        anchor = task.due_at  # type: ignore[union-attr]
+    until = rule["until"]
+    return {
+        "freq": rule["freq"],
+        "interval": rule["interval"],
+        "until": until.isoformat() if isinstance(until, date) else until,
+        "anchor": anchor.isoformat(),
+    }
+
+
+def task_create(*, owner: User, data: dict[str, Any]) -> Task:
+    """Create a task for `owner` from validated data."""
+    fields = {key: value for key, value in data.items() if key != "recurrence"}
     with transaction.atomic():
-        locked = Task.objects.select_for_update().get(pk=task.pk)
-        locked.completed = (not locked.completed) if completed is None else completed
-        locked.save(update_fields=["completed", "updated_at"])
+        task = Task(owner=owner, **fields)
+        task.recurrence = _recurrence(data, None)
+        if task.completed:
+            task.completed_at = timezone.now()
+        task.save()
+        _set_tags(task, task.tags)
+    return task
+
+
+def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
+    """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
+    with transaction.atomic():
+        locked = _lock(task, if_match)
+        recurrence = _recurrence(data, locked)
+        for field, value in data.items():
+            if field not in ("recurrence", "completed"):
+                setattr(locked, field, value)
+        locked.recurrence = recurrence
+        if "completed" in data:
+            _set_completed(locked, data["completed"])
+        locked.version = F("version") + 1
+        locked.save()
+        if "tags" in data:
+            _set_tags(locked, locked.tags)
+        locked.refresh_from_db(fields=["version", "updated_at"])
     locked.owner = task.owner
     return locked
 
 
+def task_complete(*, task: Task, completed: bool | None = None, if_match: str | None = None) -> Task:
+    """Set `completed` (toggle when None) under a row lock; completing a recurring task, in the same
+    transaction, creates its next occurrence, once. The result carries it as `completion_next`."""
+    with transaction.atomic():
+        locked = _lock(task, if_match)
+        _set_completed(locked, (not locked.completed) if completed is None else completed)
+        locked.version = F("version") + 1
+        locked.save()
+        locked.refresh_from_db(fields=["version", "updated_at"])
+    locked.owner = task.owner
+    if locked.completion_next is not None:
+        locked.completion_next.owner = task.owner
+    return locked
+
+
+def _set_completed(task: Task, completed: bool) -> None:
+    task.completion_next = None
+    if completed and not task.completed:
+        task.completed_at = timezone.now()
+    elif not completed:
+        task.completed_at = None
+    task.completed = completed
+    if completed and task.recurrence and task.due_at:
+        if task.next_occurrence_id is None:
+            task.next_occurrence = _next_occurrence(task)
+        task.completion_next = task.next_occurrence
+
+
+def _next_occurrence(task: Task) -> Task | None:
+    rule = Rule.from_json(task.recurrence)  # type: ignore[arg-type]
+    due_at = rule.next_after(task.due_at)  # type: ignore[arg-type]
+    if due_at is None:
+        return None
+    remind_at = due_at - (task.due_at - task.remind_at) if task.remind_at and task.due_at else None
+    following = Task(
+        **{field: getattr(task, field) for field in COPIED_TO_NEXT_OCCURRENCE},
+        due_at=due_at,
+        remind_at=remind_at,
+        recurrence=task.recurrence,
+    )
+    following.save()
+    _set_tags(following, following.tags)
+    return following
+
+
+def task_delete(*, task: Task, if_match: str | None = None) -> None:
+    """Delete the task and leave a tombstone, so offline clients learn of it when they sync."""
+    with transaction.atomic():
+        locked = _lock(task, if_match)
+        TaskTombstone.objects.create(owner_id=locked.owner_id, task_id=locked.pk)
+        locked.delete()
+
+
 def tasks_set_completed(*, tasks: QuerySet[Task], completed: bool) -> int:
-    """Set `completed` on many tasks at once (admin bulk actions); returns how many changed."""
-    return tasks.exclude(completed=completed).update(completed=completed, updated_at=timezone.now())
+    """Set `completed` on many tasks at once (admin bulk actions), each through `task_complete`."""
+    changed = 0
+    for task in tasks.exclude(completed=completed).select_related("owner"):
+        task_complete(task=task, completed=completed)
+        changed += 1
+    return changed
+
+
+def purge_expired(*, tombstones_before: datetime, idempotency_before: datetime) -> tuple[int, int]:
+    """Forget tombstones and idempotency records older than the given instants."""
+    tombstones, _ = TaskTombstone.objects.filter(deleted_at__lt=tombstones_before).delete()
+    records, _ = IdempotencyRecord.objects.filter(created_at__lt=idempotency_before).delete()
+    return tombstones, records

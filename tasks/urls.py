@@ -1,8 +1,9 @@
 """URLs of the tasks app, mounted under /api/; every path works with and without a trailing slash."""
 
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from tasks.views import TaskViewSet, UserTaskViewSet
+from tasks.views import TagListView, TaskViewSet, UserTaskViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -17,4 +18,7 @@ router = OptionalSlashRouter()
 router.register("tasks", TaskViewSet, basename="task")
 router.register(r"(?P<user_id>[^/]+)/tasks", UserTaskViewSet, basename="user-task")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^tags/?$", TagListView.as_view(), name="tags"),
+    *router.urls,
+]

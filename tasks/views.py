@@ -1,34 +1,93 @@
-"""The tasks API: /api/tasks and its path-style twin /api/{user_id}/tasks."""
+"""The tasks API: /api/tasks and its path-style twin /api/{user_id}/tasks, plus /api/tags."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, Min, QuerySet
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 
-from tasks.filters import TaskFilter
-from tasks.models import Task
+from tasks.filters import AwareDateTimeFormField, TaskFilter
+from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
+from tasks.idempotency import idempotent
+from tasks.models import Task, TaskTag
 from tasks.pagination import LinkHeaderPagination
-from tasks.serializers import TaskCompleteSerializer, TaskSerializer
-from tasks.services import task_complete
+from tasks.serializers import (
+    TagCountSerializer,
+    TaskCompleteSerializer,
+    TaskCompletionSerializer,
+    TaskSerializer,
+    TombstoneSerializer,
+)
+from tasks.services import TaskChanged, task_complete, task_create, task_delete, task_update
+from tasks.sync import changes_since, materialize
 
-LINK_HEADER = OpenApiResponse(
-    response=TaskSerializer(many=True),
-    description='The page, newest first. `Link: <...>; rel="next"` is set while more tasks remain.',
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The task changed since you read it (If-Match does not match its ETag); read it again."
+    default_code = "precondition_failed"
+
+
+class SyncWindowExpired(APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "Deletions that old are no longer remembered; list without updated_since for a full sync."
+    default_code = "sync_window_expired"
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The task's ETag: 412 if it changed since."
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The task's ETag: 304 if unchanged."
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Retries with the same key and body return the first response (24 h, per user).",
+)
+CHANGED = OpenApiResponse(description="The task changed since the ETag in If-Match was read.")
+KEY_REUSED = OpenApiResponse(description="The Idempotency-Key was used for a different request.")
+LIST_RESPONSE = OpenApiResponse(
+    response=PolymorphicProxySerializer(
+        component_name="TaskOrTombstone",
+        serializers=[TaskSerializer, TombstoneSerializer],
+        resource_type_field_name=None,
+        many=True,
+    ),
+    description='Tasks, newest first; `Link: <...>; rel="next"` while more remain. With `updated_since`, the '
+    "changes since then, oldest first, deletions as tombstones.",
 )
 
 
-@extend_schema_view(list=extend_schema(responses={200: LINK_HEADER}))
+@extend_schema_view(
+    list=extend_schema(responses={200: LIST_RESPONSE, 410: OpenApiResponse(description="Sync window expired.")}),
+    create=extend_schema(parameters=[IDEMPOTENCY_KEY], responses={201: TaskSerializer, 422: KEY_REUSED}),
+    retrieve=extend_schema(
+        parameters=[IF_NONE_MATCH], responses={200: TaskSerializer, 304: OpenApiResponse(description="Unchanged.")}
+    ),
+    update=extend_schema(parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}),
+    partial_update=extend_schema(parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}),
+    destroy=extend_schema(parameters=[IF_MATCH], responses={204: None, 412: CHANGED}),
+)
 class TaskViewSet(viewsets.ModelViewSet):
     """The caller's tasks; anybody else's task is a 404, as if it did not exist."""
 
@@ -48,21 +107,88 @@ class TaskViewSet(viewsets.ModelViewSet):
         # Query parameters filter the list only; they never hide or reject a single task.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
-        serializer.save(owner=self.request.user)
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        etag = getattr(response, "task_etag", None)
+        if etag and "ETag" not in response:
+            response["ETag"] = etag
+        return super().finalize_response(request, response, *args, **kwargs)
 
-    @extend_schema(request=TaskCompleteSerializer, responses=TaskSerializer, operation_id="tasks_complete")
-    @action(detail=True, methods=["patch"])
-    def complete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Toggle the task's completion, or set it with `{"completed": true|false}`."""
-        task = self.get_object()
-        body = TaskCompleteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+    def _task_response(self, task: Task, status_code: int = 200, serializer_class: type = TaskSerializer) -> Response:
+        response = Response(serializer_class(task).data, status=status_code)
+        response.task_etag = task.etag  # type: ignore[attr-defined]
+        return response
+
+    def _changed(self, write: Any, task: Task | None = None, **kwargs: Any) -> Task:
+        """Run a write service on the task (looked up, scoped, unless given), honouring If-Match."""
         try:
-            task = task_complete(task=task, completed=body.validated_data.get("completed"))
+            return write(task=task or self.get_object(), if_match=self.request.headers.get("If-Match"), **kwargs)
+        except TaskChanged:
+            raise PreconditionFailed() from None
         except Task.DoesNotExist:
             raise NotFound() from None  # deleted by a concurrent request
-        return Response(TaskSerializer(task).data)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if "updated_since" not in request.query_params:
+            return super().list(request, *args, **kwargs)
+        if request.query_params.get("sort", "updated") != "updated":
+            raise ValidationError({"sort": ["With updated_since, changes come oldest first; leave sort out."]})
+        tasks = self.filter_queryset(self.get_queryset())
+        since = AwareDateTimeFormField().clean(request.query_params["updated_since"])
+        if since < timezone.now() - timedelta(days=settings.TASK_TOMBSTONE_RETENTION_DAYS):
+            raise SyncWindowExpired()
+        rows = self.paginate_queryset(changes_since(owner=request.user, tasks=tasks, since=since))
+        items = materialize(rows, self.get_queryset())
+        data = [
+            TombstoneSerializer(item).data if isinstance(item, dict) else TaskSerializer(item).data for item in items
+        ]
+        return self.get_paginated_response(data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        def run() -> Response:
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            task = task_create(owner=request.user, data=serializer.validated_data)
+            return self._task_response(task, status.HTTP_201_CREATED)
+
+        return idempotent(request, "create", run)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        task = self.get_object()
+        if_none_match = request.headers.get("If-None-Match", "")
+        if task.etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")] or if_none_match == "*":
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
+            response.task_etag = task.etag  # type: ignore[attr-defined]
+            return response
+        return self._task_response(task)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        task = self.get_object()
+        serializer = self.get_serializer(task, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        return self._task_response(self._changed(task_update, task=task, data=serializer.validated_data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self._changed(task_delete)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=TaskCompleteSerializer,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: TaskCompletionSerializer, 412: CHANGED, 422: KEY_REUSED},
+        operation_id="tasks_complete",
+    )
+    @action(detail=True, methods=["patch"])
+    def complete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
+        schedules its next occurrence, returned under `next`."""
+        body = TaskCompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        def run() -> Response:
+            task = self._changed(task_complete, completed=body.validated_data.get("completed"))
+            return self._task_response(task, serializer_class=TaskCompletionSerializer)
+
+        return idempotent(request, f"complete:{self.kwargs['pk']}", run)
 
 
 class IsPathUser(BasePermission):
@@ -89,3 +215,20 @@ class UserTaskViewSet(TaskViewSet):
     """The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours."""
 
     permission_classes = [IsAuthenticated, IsPathUser]
+
+
+class TagListView(generics.ListAPIView):
+    """The caller's tags with how many of their tasks carry each, most used first."""
+
+    serializer_class = TagCountSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            return TaskTag.objects.none()
+        return (
+            TaskTag.objects.filter(owner=self.request.user)
+            .values("key")
+            .annotate(name=Min("name"), count=Count("id"))
+            .order_by("-count", "key")
+        )

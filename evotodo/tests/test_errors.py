@@ -26,7 +26,7 @@ def test_probes_are_exempt_from_the_https_redirect(db: Any) -> None:
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])
-def test_cors_allows_configured_origins_and_exposes_link(db: Any) -> None:
+def test_cors_allows_configured_origins_and_exposes_link_and_etag(db: Any) -> None:
     response = Client().options(
         "/api/tasks",
         HTTP_ORIGIN="https://app.example.com",
@@ -34,9 +34,10 @@ def test_cors_allows_configured_origins_and_exposes_link(db: Any) -> None:
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
     )
     assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
-    assert "authorization" in response["Access-Control-Allow-Headers"]
+    allowed = response["Access-Control-Allow-Headers"]
+    assert {"authorization", "if-match", "if-none-match", "idempotency-key"} <= set(allowed.split(", "))
     simple = Client().get("/api/tasks", HTTP_ORIGIN="https://app.example.com")
-    assert simple["Access-Control-Expose-Headers"] == "Link"
+    assert simple["Access-Control-Expose-Headers"] == "Link, ETag, Idempotent-Replayed"
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])

@@ -74,7 +74,7 @@ def test_prints_how_to_get_a_token_for_each_demo_user(db: Any) -> None:
 
 
 def test_large_seed_writes_in_bulk_with_progress(db: Any, django_assert_max_num_queries: Any) -> None:
-    with django_assert_max_num_queries(100):  # row by row it would be over 10 000
+    with django_assert_max_num_queries(300):  # row by row would be over 10 000 (SQLite batches are small)
         out = seed("--users", "100", "--tasks-per-user", "100")
     assert Task.objects.count() == 10_000
     assert "10/100 users" in out
