@@ -12,19 +12,46 @@ from tasks.services import tasks_set_completed
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["title", "owner_email", "completed", "created_at", "updated_at"]
-    list_filter = ["completed", "created_at"]
-    search_fields = ["title", "owner__email"]
+    list_display = ["title", "owner_email", "completed", "priority", "tag_list", "due_at", "created_at"]
+    list_filter = ["completed", "priority", ("due_at", admin.EmptyFieldListFilter), "due_at", "created_at"]
+    search_fields = ["title", "owner__email", "tag_keys__key"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
-    readonly_fields = ["owner_better_auth_id", "created_at", "updated_at"]
-    fields = ["owner", "owner_better_auth_id", "title", "description", "completed", "created_at", "updated_at"]
+    readonly_fields = [
+        "owner_better_auth_id",
+        "tags",
+        "recurrence",
+        "completed_at",
+        "next_occurrence",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [
+        "owner",
+        "owner_better_auth_id",
+        "title",
+        "description",
+        "completed",
+        "completed_at",
+        "priority",
+        "tags",
+        "due_at",
+        "remind_at",
+        "recurrence",
+        "next_occurrence",
+        "created_at",
+        "updated_at",
+    ]
     date_hierarchy = "created_at"
     actions = ["mark_completed", "mark_not_completed"]
 
     @admin.display(description="owner", ordering="owner__email")
     def owner_email(self, task: Task) -> str:
         return task.owner.email
+
+    @admin.display(description="tags")
+    def tag_list(self, task: Task) -> str:
+        return ", ".join(task.tags)
 
     @admin.display(description="user_id (Better Auth id)")
     def owner_better_auth_id(self, task: Task) -> str:

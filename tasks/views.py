@@ -107,16 +107,8 @@ class TaskViewSet(viewsets.ModelViewSet):
         # Query parameters filter the list only; they never hide or reject a single task.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        etag = getattr(response, "task_etag", None)
-        if etag and "ETag" not in response:
-            response["ETag"] = etag
-        return super().finalize_response(request, response, *args, **kwargs)
-
     def _task_response(self, task: Task, status_code: int = 200, serializer_class: type = TaskSerializer) -> Response:
-        response = Response(serializer_class(task).data, status=status_code)
-        response.task_etag = task.etag  # type: ignore[attr-defined]
-        return response
+        return Response(serializer_class(task).data, status=status_code, headers={"ETag": task.etag})
 
     def _changed(self, write: Any, task: Task | None = None, **kwargs: Any) -> Task:
         """Run a write service on the task (looked up, scoped, unless given), honouring If-Match."""
@@ -156,9 +148,7 @@ class TaskViewSet(viewsets.ModelViewSet):
         task = self.get_object()
         if_none_match = request.headers.get("If-None-Match", "")
         if task.etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")] or if_none_match == "*":
-            response = Response(status=status.HTTP_304_NOT_MODIFIED)
-            response.task_etag = task.etag  # type: ignore[attr-defined]
-            return response
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task.etag})
         return self._task_response(task)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -47,3 +47,28 @@ def test_docs_page_is_public_and_loads_nothing_from_a_cdn(db: Any) -> None:
     assert "swagger-ui" in html
     assert "/static/drf_spectacular_sidecar/" in html
     assert "cdn" not in html.lower()
+
+
+def test_schema_documents_planning_fields_filters_and_headers(db: Any) -> None:
+    schema = APIClient().get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    task = schema["components"]["schemas"]["Task"]["properties"]
+    assert task["priority"]["allOf"] == [{"$ref": "#/components/schemas/PriorityEnum"}]
+    assert schema["components"]["schemas"]["PriorityEnum"]["enum"] == ["none", "low", "medium", "high"]
+    assert {"tags", "due_at", "remind_at", "recurrence", "completed_at"} <= set(task)
+    paths = schema["paths"]
+    list_params = {param["name"] for param in paths["/api/tasks"]["get"]["parameters"]}
+    assert {
+        "priority",
+        "tag",
+        "tag_mode",
+        "due_before",
+        "due_after",
+        "overdue",
+        "has_due",
+        "updated_since",
+    } <= list_params
+    complete = paths["/api/tasks/{id}/complete"]["patch"]
+    assert {"If-Match", "Idempotency-Key"} <= {param["name"] for param in complete["parameters"]}
+    assert "next" in schema["components"]["schemas"]["TaskCompletion"]["properties"]
+    assert {"304"} <= set(paths["/api/tasks/{id}"]["get"]["responses"])
+    assert "/api/tags" in paths

@@ -85,3 +85,21 @@ def test_filter_by_created_date(staff_client: Client, alice: User) -> None:
     TaskFactory(owner=alice, title="new")
     week_ago = (timezone.now() - timedelta(days=7)).isoformat()
     assert listed(staff_client.get("/admin/tasks/task/", {"created_at__gte": week_ago})) == ["new"]
+
+
+def test_planning_fields_are_shown_and_filterable(staff_client: Client, alice: User) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tasks.models import Priority
+    from tasks.services import task_create
+
+    task_create(owner=alice, data={"title": "urgent", "priority": Priority.HIGH, "tags": ["Work"]})
+    task_create(owner=alice, data={"title": "dated", "due_at": timezone.now() + timedelta(days=1)})
+    assert listed(staff_client.get("/admin/tasks/task/", {"priority__exact": Priority.HIGH})) == ["urgent"]
+    assert listed(staff_client.get("/admin/tasks/task/", {"due_at__isempty": "0"})) == ["dated"]
+    assert listed(staff_client.get("/admin/tasks/task/", {"q": "work"})) == ["urgent"]
+    page = staff_client.get("/admin/tasks/task/").content.decode()
+    assert "Work" in page
+    assert "High" in page or "high" in page

@@ -1,0 +1,90 @@
+"""ETags: 304 for an unchanged task, 412 instead of a lost update; without them, writes work as before."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from authn.models import User
+from tasks.models import Task
+from tasks.tests.factories import TaskFactory
+
+
+@pytest.fixture
+def task(alice: User) -> Task:
+    return TaskFactory(owner=alice, title="Draft")
+
+
+def etag_of(client: APIClient, task: Task) -> str:
+    return client.get(f"/api/tasks/{task.pk}")["ETag"]
+
+
+def test_every_task_response_carries_an_etag(alice: User, alice_client: APIClient, task: Task) -> None:
+    created = alice_client.post("/api/tasks", {"title": "New"}, format="json")
+    assert created["ETag"].startswith('"')
+    fetched = alice_client.get(f"/api/tasks/{task.pk}")
+    patched = alice_client.patch(f"/api/tasks/{task.pk}", {"title": "Edited"}, format="json")
+    completed = alice_client.patch(f"/api/tasks/{task.pk}/complete")
+    assert len({fetched["ETag"], patched["ETag"], completed["ETag"]}) == 3
+    assert completed["ETag"] == alice_client.get(f"/api/tasks/{task.pk}")["ETag"]
+
+
+def test_if_none_match_with_the_current_etag_is_304(alice_client: APIClient, task: Task) -> None:
+    etag = etag_of(alice_client, task)
+    response = alice_client.get(f"/api/tasks/{task.pk}", HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == etag
+
+
+def test_if_none_match_with_an_old_etag_is_the_task(alice_client: APIClient, task: Task) -> None:
+    etag = etag_of(alice_client, task)
+    alice_client.patch(f"/api/tasks/{task.pk}", {"title": "Changed"}, format="json")
+    response = alice_client.get(f"/api/tasks/{task.pk}", HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert response.json()["title"] == "Changed"
+
+
+def test_second_writer_with_the_same_etag_gets_412_and_the_first_write_stays(
+    alice: User, client_for: object, task: Task
+) -> None:
+    laptop, phone = client_for(alice), client_for(alice)  # type: ignore[operator]
+    etag = etag_of(laptop, task)
+    first = laptop.patch(f"/api/tasks/{task.pk}", {"title": "From the laptop"}, format="json", HTTP_IF_MATCH=etag)
+    assert first.status_code == 200
+    second = phone.patch(f"/api/tasks/{task.pk}", {"title": "From the phone"}, format="json", HTTP_IF_MATCH=etag)
+    assert second.status_code == 412
+    assert second.json()["code"] == "precondition_failed"
+    assert Task.objects.get(pk=task.pk).title == "From the laptop"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("put", "", {"title": "x"}), ("patch", "", {"title": "x"}), ("patch", "/complete", None), ("delete", "", None)],
+)
+def test_every_write_honours_if_match(
+    method: str, path: str, body: object, alice_client: APIClient, task: Task
+) -> None:
+    response = getattr(alice_client, method)(
+        f"/api/tasks/{task.pk}{path}", body, format="json", HTTP_IF_MATCH='"stale"'
+    )
+    assert response.status_code == 412
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.title, stored.completed, stored.version) == ("Draft", False, 1)
+
+
+def test_current_etag_lets_the_write_through(alice_client: APIClient, task: Task) -> None:
+    etag = etag_of(alice_client, task)
+    assert alice_client.delete(f"/api/tasks/{task.pk}", HTTP_IF_MATCH=etag).status_code == 204
+    assert not Task.objects.filter(pk=task.pk).exists()
+
+
+def test_if_match_star_matches_any_existing_task(alice_client: APIClient, task: Task) -> None:
+    response = alice_client.patch(f"/api/tasks/{task.pk}", {"title": "Any"}, format="json", HTTP_IF_MATCH="*")
+    assert response.status_code == 200
+
+
+def test_other_users_etag_probe_is_still_404(task: Task, bob_client: APIClient) -> None:
+    response = bob_client.patch(f"/api/tasks/{task.pk}", {"title": "x"}, format="json", HTTP_IF_MATCH="*")
+    assert response.status_code == 404
+    assert Task.objects.get(pk=task.pk).title == "Draft"

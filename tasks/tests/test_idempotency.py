@@ -1,0 +1,114 @@
+"""Idempotency-Key: retries replay the first response; a reused key with another body is a 422."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from authn.models import User
+from tasks.models import IdempotencyRecord, Task
+from tasks.tests.factories import TaskFactory
+
+
+def post(client: APIClient, body: dict[str, Any], key: str = "key-0001") -> Any:
+    return client.post("/api/tasks", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_retry_with_the_same_key_and_body_returns_the_first_response(alice: User, alice_client: APIClient) -> None:
+    first = post(alice_client, {"title": "Once"})
+    retry = post(alice_client, {"title": "Once"})
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json()
+    assert retry["ETag"] == first["ETag"]
+    assert retry["Idempotent-Replayed"] == "true"
+    assert Task.objects.count() == 1
+
+
+def test_same_key_with_another_body_is_422_and_creates_nothing(alice: User, alice_client: APIClient) -> None:
+    post(alice_client, {"title": "Once"})
+    response = post(alice_client, {"title": "Twice"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert list(Task.objects.values_list("title", flat=True)) == ["Once"]
+
+
+def test_keys_are_per_user(alice: User, bob: User, alice_client: APIClient, bob_client: APIClient) -> None:
+    post(alice_client, {"title": "Same"})
+    response = post(bob_client, {"title": "Same"})
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert Task.objects.filter(owner=bob).count() == 1
+
+
+def test_keys_expire_after_24_hours(alice: User, alice_client: APIClient) -> None:
+    post(alice_client, {"title": "Old"})
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    response = post(alice_client, {"title": "Old"})
+    assert "Idempotent-Replayed" not in response
+    assert Task.objects.count() == 2
+
+
+def test_failed_requests_are_not_remembered(alice: User, alice_client: APIClient) -> None:
+    assert post(alice_client, {"title": ""}).status_code == 400
+    assert post(alice_client, {"title": "Fixed"}).status_code == 201
+    assert Task.objects.count() == 1
+
+
+def test_without_a_key_every_post_creates(alice: User, alice_client: APIClient) -> None:
+    alice_client.post("/api/tasks", {"title": "a"}, format="json")
+    alice_client.post("/api/tasks", {"title": "a"}, format="json")
+    assert Task.objects.count() == 2
+    assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["", "with space", "é", "k" * 256])
+def test_malformed_key_is_400(key: str, alice: User, alice_client: APIClient) -> None:
+    response = post(alice_client, {"title": "x"}, key=key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
+    assert not Task.objects.exists()
+
+
+def test_complete_with_a_key_toggles_once(alice: User, alice_client: APIClient) -> None:
+    task = TaskFactory(owner=alice)
+    for _ in range(3):
+        response = alice_client.patch(f"/api/tasks/{task.pk}/complete", HTTP_IDEMPOTENCY_KEY="toggle-1")
+        assert response.json()["completed"] is True
+    assert Task.objects.get(pk=task.pk).completed is True
+
+
+def test_same_key_on_another_task_is_422(alice: User, alice_client: APIClient) -> None:
+    first, second = TaskFactory(owner=alice), TaskFactory(owner=alice)
+    alice_client.patch(f"/api/tasks/{first.pk}/complete", HTTP_IDEMPOTENCY_KEY="toggle-2")
+    response = alice_client.patch(f"/api/tasks/{second.pk}/complete", HTTP_IDEMPOTENCY_KEY="toggle-2")
+    assert response.status_code == 422
+    assert Task.objects.get(pk=second.pk).completed is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_create_one_task(alice: User, client_for: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's concurrent transactions; SQLite serialises writers on one file")
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            statuses.append(post(client_for(alice), {"title": "Racing"}, key="race-1").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 4
+    assert Task.objects.filter(title="Racing").count() == 1
