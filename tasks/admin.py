@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 
 from tasks.models import Task
@@ -48,6 +50,12 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description="owner", ordering="owner__email")
     def owner_email(self, task: Task) -> str:
         return task.owner.email
+
+    def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
+        if change:
+            obj.version = F("version") + 1  # a new ETag, so API clients holding the old one get a 412
+        super().save_model(request, obj, form, change)
+        obj.refresh_from_db(fields=["version"])
 
     @admin.display(description="tags")
     def tag_list(self, task: Task) -> str:

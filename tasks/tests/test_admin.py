@@ -103,3 +103,16 @@ def test_planning_fields_are_shown_and_filterable(staff_client: Client, alice: U
     page = staff_client.get("/admin/tasks/task/").content.decode()
     assert "Work" in page
     assert "High" in page or "high" in page
+
+
+def test_an_admin_edit_changes_the_etag(staff_client: Client, alice: User) -> None:
+    from tasks.models import Task
+
+    task = TaskFactory(owner=alice, title="before")
+    response = staff_client.post(
+        f"/admin/tasks/task/{task.pk}/change/",
+        {"owner": alice.pk, "title": "after", "description": "", "priority": 0},
+    )
+    assert response.status_code == 302
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.title, stored.version) == ("after", 2)
