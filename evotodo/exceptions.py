@@ -47,6 +47,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's 400 handler (e.g. a disallowed host or an oversized upload), in the API's JSON shape."""
+    return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's 403 handler, in the API's JSON shape."""
+    return JsonResponse({"detail": "Permission denied.", "code": "permission_denied"}, status=403)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """Django's 404 handler, in the API's JSON shape."""
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

@@ -168,6 +168,10 @@ BETTER_AUTH = {
     "JWKS_TIMEOUT_SECONDS": env_int("BETTER_AUTH_JWKS_TIMEOUT_SECONDS", 3, minimum=1),
 }
 
+# The largest JSON body the API reads (a task is well under 10 KB); larger is a 413.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 262_144, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
 # How long deleted tasks are remembered for offline sync (`updated_since`); `purge_expired` forgets older ones.
 TASK_TOMBSTONE_RETENTION_DAYS = env_int("TASK_TOMBSTONE_RETENTION_DAYS", 30, minimum=1)
 
@@ -175,7 +179,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["authn.authentication.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["evotodo.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "evotodo.exceptions.api_exception_handler",
 }

@@ -17,5 +17,7 @@ urlpatterns = [
     path("api/", include("tasks.urls")),
 ]
 
+handler400 = "evotodo.exceptions.bad_request"
+handler403 = "evotodo.exceptions.permission_denied"
 handler404 = "evotodo.exceptions.not_found"
 handler500 = "evotodo.exceptions.server_error"

@@ -56,6 +56,8 @@ class TagListFormField(forms.Field):
         tags = [str(tag).strip() for tag in (value or []) if str(tag).strip()]
         if len(tags) > MAX_TAGS or any(len(tag) > TAG_MAX_LENGTH for tag in tags):
             raise forms.ValidationError(f"At most {MAX_TAGS} tags of {TAG_MAX_LENGTH} characters.", code="invalid")
+        if any("\x00" in tag for tag in tags):
+            raise forms.ValidationError("Tags cannot contain NUL characters.", code="invalid")
         return tags
 
 

@@ -1,0 +1,101 @@
+"""Hostile request bodies and parameters get a clean JSON 4xx with a stable code, and change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from authn.models import User
+from tasks.models import Task
+
+
+def post_raw(client: APIClient, body: bytes, content_type: str = "application/json") -> Any:
+    return client.generic("POST", "/api/tasks", body, content_type=content_type)
+
+
+def assert_refused(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == code
+    assert isinstance(body["detail"], str)
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [33, 1000, 100_000])
+def test_deeply_nested_json_is_400(depth: int, alice: User, alice_client: APIClient) -> None:
+    body = b'{"title": "x", "description": ' + b"[" * depth + b"]" * depth + b"}"
+    assert_refused(post_raw(alice_client, body), 400, "parse_error")
+
+
+def test_nesting_within_the_limit_reaches_validation(alice: User, alice_client: APIClient) -> None:
+    body = b'{"title": "x", "tags": ' + b"[" * 10 + b"]" * 10 + b"}"
+    assert_refused(post_raw(alice_client, body), 400, "invalid")
+
+
+def test_body_over_the_limit_is_a_json_413(alice: User, alice_client: APIClient, settings: Any) -> None:
+    settings.API_MAX_BODY_BYTES = 4096
+    body = b'{"title": "x", "description": "' + b"a" * 5000 + b'"}'
+    assert_refused(post_raw(alice_client, body), 413, "request_too_large")
+
+
+def test_invalid_utf8_is_400(alice: User, alice_client: APIClient) -> None:
+    assert_refused(post_raw(alice_client, b'{"title": "\xff\xfe"}'), 400, "parse_error")
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_json_number_constants_are_400(constant: bytes, alice: User, alice_client: APIClient) -> None:
+    assert_refused(post_raw(alice_client, b'{"title": "x", "priority": ' + constant + b"}"), 400, "parse_error")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"title": "nul\\u0000byte"}',
+        b'{"title": "lone \\ud800 surrogate"}',
+        b'{"title": "ok", "tags": ["\\udfff"]}',
+        b'{"title": "ok", "description": "\\u0000"}',
+    ],
+)
+def test_nul_bytes_and_lone_surrogates_are_400(body: bytes, alice: User, alice_client: APIClient) -> None:
+    assert_refused(post_raw(alice_client, body), 400, "invalid")
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"title"', b"42", b"null"])
+def test_json_that_is_not_an_object_is_400(body: bytes, alice: User, alice_client: APIClient) -> None:
+    assert_refused(post_raw(alice_client, body), 400, "invalid")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_other_content_types_are_415(content_type: str, alice: User, alice_client: APIClient) -> None:
+    assert_refused(post_raw(alice_client, b"title=x", content_type), 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize(
+    "query", ["search=%00", "tag=a%00b", "due_before=%00", "sort=%00", "limit=%00", "priority=%00"]
+)
+def test_nul_and_garbage_in_query_parameters_are_400(query: str, alice: User, alice_client: APIClient) -> None:
+    response = alice_client.get(f"/api/tasks?{query}")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid"
+
+
+def test_html_only_accept_header_is_a_json_406(alice: User, alice_client: APIClient) -> None:
+    response = alice_client.get("/api/tasks", HTTP_ACCEPT="text/html")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+
+
+def test_disallowed_host_is_a_json_400(db: Any) -> None:
+    response = Client().get("/api/tasks", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
+
+
+def test_token_in_the_query_string_is_ignored(alice: User, token_for: Any, api_client: APIClient) -> None:
+    response = api_client.get(f"/api/tasks?access_token={token_for(alice)}&token={token_for(alice)}")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
