@@ -94,6 +94,7 @@ class JWKSState:
     status: int = 200
     body: bytes | None = None
     hits: int = 0
+    paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def publish(self, *pairs: SigningKeyPair) -> None:
@@ -115,6 +116,7 @@ class JWKSServer:
             def do_GET(self) -> None:
                 with state.lock:
                     state.hits += 1
+                    state.paths.append(self.path)
                 if self.path != JWKS_PATH:
                     self.send_error(404)
                     return
@@ -159,6 +161,7 @@ def jwks(jwks_server: JWKSServer, signing_key: SigningKeyPair) -> JWKSState:
     state = jwks_server.state
     state.publish(signing_key)
     state.hits = 0
+    state.paths = []
     return state
 
 
