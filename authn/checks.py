@@ -24,11 +24,11 @@ def check_better_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[c
                 id="authn.E001",
             )
         )
-    if not 0 <= conf.jwks_refetch_cooldown_seconds <= MAX_REFETCH_COOLDOWN_SECONDS:
+    if not 1 <= conf.jwks_refetch_cooldown_seconds <= MAX_REFETCH_COOLDOWN_SECONDS:
         messages.append(
             checks.Error(
-                f"BETTER_AUTH_JWKS_REFETCH_COOLDOWN_SECONDS must be between 0 and {MAX_REFETCH_COOLDOWN_SECONDS}, "
-                "so that a newly published key is picked up quickly.",
+                f"BETTER_AUTH_JWKS_REFETCH_COOLDOWN_SECONDS must be between 1 and {MAX_REFETCH_COOLDOWN_SECONDS}: "
+                "at least 1 so random key ids cannot force a fetch each, at most 30 so new keys are picked up.",
                 id="authn.E002",
             )
         )

@@ -36,6 +36,8 @@ INFERRED_ALGORITHMS: dict[tuple[str, str], str] = {
     ("EC", "P-521"): "ES512",
 }
 MIN_RSA_BITS = 2048
+# The members read here, which a valid JWK always gives as strings (others, like x5c, are ignored).
+STRING_MEMBERS = frozenset({"kid", "kty", "crv", "alg", "use", "x", "y", "n", "e"})
 
 
 class JWKSUnavailable(Exception):
@@ -62,10 +64,10 @@ class SigningKey:
 
 def parse_signing_key(data: Any, algorithms: Iterable[str]) -> SigningKey | None:
     """Return the usable signing key described by one JWKS entry, or None when it must not be used."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or any(not isinstance(data[name], str) for name in STRING_MEMBERS & data.keys()):
         return None
     kid, kty, crv = data.get("kid"), data.get("kty"), data.get("crv")
-    if not isinstance(kid, str) or not kid or data.get("use", "sig") != "sig":
+    if not kid or data.get("use", "sig") != "sig":
         return None
     algorithm = data.get("alg") or INFERRED_ALGORITHMS.get((kty, crv))  # type: ignore[arg-type]
     if algorithm not in algorithms or algorithm not in KEY_SHAPES:
@@ -75,7 +77,7 @@ def parse_signing_key(data: Any, algorithms: Iterable[str]) -> SigningKey | None
         return None
     try:
         jwk = PyJWK(data, algorithm=algorithm)
-    except (PyJWKError, InvalidKeyError):
+    except (PyJWKError, InvalidKeyError, ValueError, TypeError):
         return None
     if kty == "RSA" and jwk.key.key_size < MIN_RSA_BITS:
         return None
@@ -135,16 +137,21 @@ class JWKSClient:
         if cached is not None and self._is_fresh(self.timer()):
             return cached
         # Stale or unknown: refresh, unless another thread is already at it and the cache can answer.
-        if not self._lock.acquire(blocking=cached is None):
-            return cached  # type: ignore[return-value]
+        if cached is not None and not self._lock.acquire(blocking=False):
+            return cached
+        if cached is None and not self._lock.acquire(timeout=self.timeout_seconds + 1):
+            return self._lookup(kid)  # another thread's fetch is slow: answer from what is known
         try:
             now = self.timer()
             known = self._keys is not None and kid in self._keys
             if self._may_fetch(now) and not (known and self._is_fresh(now)):
                 self._refresh(now)
-            keys = self._keys
         finally:
             self._lock.release()
+        return self._lookup(kid)
+
+    def _lookup(self, kid: str) -> SigningKey:
+        keys = self._keys
         if keys is None:
             raise JWKSUnavailable(f"no JWKS could be fetched from {self.url}")
         try:
@@ -160,6 +167,19 @@ class JWKSClient:
             self._keys = self.fetch()
             self._fetched_at = now
             return self._keys
+
+    def _read_before(self, response: Any, deadline: float) -> bytes:
+        """The body, read a chunk at a time: a server that drips bytes cannot hold the fetch past `deadline`."""
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := response.read1(65536):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise JWKSFetchError(f"response larger than {self.max_response_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise JWKSFetchError(f"response took longer than {self.timeout_seconds} seconds")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _is_fresh(self, now: float) -> bool:
         return self._fetched_at is not None and now - self._fetched_at < self.cache_seconds
@@ -184,16 +204,15 @@ class JWKSClient:
         request = urllib.request.Request(  # noqa: S310 (scheme checked above)
             self.url, headers={"Accept": "application/json", "User-Agent": self.user_agent}
         )
+        deadline = time.monotonic() + self.timeout_seconds
         try:
             with _opener.open(request, timeout=self.timeout_seconds) as response:
-                body = response.read(self.max_response_bytes + 1)
+                body = self._read_before(response, deadline)
         except (OSError, http.client.HTTPException) as e:  # URLError, HTTPError and timeouts are OSErrors
             raise JWKSFetchError(str(e) or type(e).__name__) from e
-        if len(body) > self.max_response_bytes:
-            raise JWKSFetchError(f"response larger than {self.max_response_bytes} bytes")
         try:
             document = json.loads(body)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise JWKSFetchError("response is not JSON") from e
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise JWKSFetchError('response has no "keys" list')

@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from authn.models import User
+from authn.tokens import storable
 
 PROFILE_CLAIMS = {"email": 254, "name": 255}
 # `last_seen_at` is written at most this often, so a busy user does not cost a write per request.
@@ -20,7 +21,7 @@ def profile_from_claims(claims: dict[str, Any]) -> dict[str, str]:
     profile = {}
     for claim, max_length in PROFILE_CLAIMS.items():
         value = claims.get(claim)
-        if isinstance(value, str) and len(value) <= max_length:
+        if isinstance(value, str) and len(value) <= max_length and storable(value):
             profile[claim] = value.strip()
     return profile
 

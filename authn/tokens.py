@@ -266,9 +266,14 @@ def _verified_claims_or_empty(token: str, key: Any, algorithm: str) -> dict[str,
         return {}
 
 
+def storable(text: str) -> bool:
+    """Text a database can keep: no NUL, no lone surrogate (which cannot be encoded)."""
+    return "\x00" not in text and not any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
 def _check_claims(claims: dict[str, Any]) -> None:
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH or not storable(sub):
         raise TokenClaimsInvalid("The token's subject (sub) must be a non-blank string of at most 255 characters.")
     for name in ("exp", "iat", "nbf"):
         value = claims.get(name)

@@ -106,6 +106,8 @@ class TaskSerializer(serializers.ModelSerializer):
     def validate_tags(self, value: list[str]) -> list[str]:
         tags, seen = [], set()
         for tag in value:
+            if len(tag.casefold()) > TAG_MAX_LENGTH:  # "ß" folds to "ss": the key must fit too
+                raise serializers.ValidationError(f"{tag!r} is too long once case-folded.", code="max_length")
             if tag.casefold() not in seen:
                 seen.add(tag.casefold())
                 tags.append(tag)

@@ -21,6 +21,10 @@ class TaskChanged(Exception):
     """The task no longer matches the client's `If-Match`: its write would lose someone else's."""
 
 
+class TaskConflict(Exception):
+    """A concurrent write changed the task so that this one, valid when checked, no longer fits it."""
+
+
 def etag_matches(header: str, etag: str) -> bool:
     """RFC 9110 strong comparison for If-Match: a list of entity tags, or `*`."""
     candidates = [candidate.strip() for candidate in header.split(",")]
@@ -89,11 +93,15 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
     """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
     with transaction.atomic():
         locked = _lock(task, if_match)
-        recurrence = _recurrence(data, locked)
         for field, value in data.items():
             if field not in ("recurrence", "completed"):
                 setattr(locked, field, value)
-        locked.recurrence = recurrence
+        # The serializer validated against the row as it was read; check again against the locked row.
+        if locked.remind_at and locked.due_at and locked.remind_at > locked.due_at:
+            raise TaskConflict("remind_at would be after due_at")
+        if data.get("recurrence", locked.recurrence) and locked.due_at is None:
+            raise TaskConflict("a recurring task would have no due_at")
+        locked.recurrence = _recurrence(data, locked)
         if "completed" in data:
             _set_completed(locked, data["completed"])
         locked.version = F("version") + 1

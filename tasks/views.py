@@ -36,7 +36,7 @@ from tasks.serializers import (
     TaskSerializer,
     TombstoneSerializer,
 )
-from tasks.services import TaskChanged, task_complete, task_create, task_delete, task_update
+from tasks.services import TaskChanged, TaskConflict, task_complete, task_create, task_delete, task_update
 from tasks.sync import changes_since, materialize
 
 
@@ -44,6 +44,12 @@ class PreconditionFailed(APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The task changed since you read it (If-Match does not match its ETag); read it again."
     default_code = "precondition_failed"
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The task changed while this request was being checked; read it again and retry."
+    default_code = "conflict"
 
 
 class SyncWindowExpired(APIException):
@@ -116,6 +122,8 @@ class TaskViewSet(viewsets.ModelViewSet):
             return write(task=task or self.get_object(), if_match=self.request.headers.get("If-Match"), **kwargs)
         except TaskChanged:
             raise PreconditionFailed() from None
+        except TaskConflict:
+            raise Conflict() from None
         except Task.DoesNotExist:
             raise NotFound() from None  # deleted by a concurrent request
 

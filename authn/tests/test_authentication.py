@@ -223,3 +223,23 @@ def test_last_seen_is_recorded_at_most_every_few_minutes(alice: User, token_for:
     assert seen > stale
     assert get_me(f"Bearer {token_for(alice)}").status_code == 200
     assert User.objects.get(pk=alice.pk).last_seen_at == seen
+
+
+@pytest.mark.parametrize("name", ["lone \ud800 surrogate", "nul\x00byte"])
+def test_profile_claims_a_database_cannot_store_are_ignored(
+    name: str, alice: User, token_for: Callable[..., str]
+) -> None:
+    response = get_me(f"Bearer {token_for(alice, name=name)}")
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert alice.name == "Alice"
+
+
+@pytest.mark.parametrize("sub", ["nul\x00sub", "surrogate\udfffsub"])
+def test_sub_a_database_cannot_store_is_refused(
+    sub: str, db: Any, signing_key: SigningKeyPair, claims_for: Callable[..., dict]
+) -> None:
+    token = signing_key.sign(claims_for(User(better_auth_id=sub, email="x@example.com", name="X")))
+    response = get_me(f"Bearer {token}")
+    assert (response.status_code, response.json()["code"]) == (401, "token_claims_invalid")
+    assert not User.objects.exists()

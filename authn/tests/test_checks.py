@@ -56,3 +56,7 @@ def test_plain_http_to_a_remote_host_is_a_warning(settings: Any) -> None:
 
 def test_plain_http_on_loopback_is_fine(settings: Any) -> None:
     assert ids(settings, URL="http://127.0.0.1:3000") == set()
+
+
+def test_refetch_cooldown_of_zero_is_an_error(settings: Any) -> None:
+    assert "authn.E002" in ids(settings, **GOOD, JWKS_REFETCH_COOLDOWN_SECONDS=0)

@@ -261,3 +261,49 @@ def test_short_rsa_key_is_skipped() -> None:
 def test_one_bad_entry_does_not_spoil_the_set(client: JWKSClient, signing_key: SigningKeyPair, jwks: Any) -> None:
     jwks.keys = ["junk", {"kty": "EC"}, signing_key.public_jwk]
     assert list(client.fetch()) == [signing_key.kid]
+
+
+@pytest.mark.parametrize("change", [{"alg": ["EdDSA"]}, {"crv": ["Ed25519"]}, {"x": 12345}, {"kid": {"a": 1}}])
+def test_entries_with_non_string_members_are_skipped(change: dict[str, Any], signing_key: SigningKeyPair) -> None:
+    assert parse_signing_key({**signing_key.public_jwk, **change}, ASYMMETRIC_ALGORITHMS) is None
+
+
+def test_deeply_nested_response_is_a_failed_fetch_and_keeps_the_keys(
+    client: JWKSClient, signing_key: SigningKeyPair, jwks: Any, timer: FakeTimer
+) -> None:
+    client.get_signing_key(signing_key.kid)
+    jwks.body = b"[" * 100_000 + b"]" * 100_000
+    timer.advance(301)
+    assert client.get_signing_key(signing_key.kid).kid == signing_key.kid
+    assert jwks.hits == 2
+
+
+def test_a_server_that_drips_bytes_cannot_hold_the_fetch_past_its_timeout() -> None:
+    stop = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def drip() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                while not stop.wait(0.05):
+                    try:
+                        connection.sendall(b" ")
+                    except OSError:
+                        return
+
+        threading.Thread(target=drip, daemon=True).start()
+        client = JWKSClient(
+            f"http://127.0.0.1:{listener.getsockname()[1]}/jwks",
+            algorithms=ASYMMETRIC_ALGORITHMS,
+            cache_seconds=300,
+            refetch_cooldown_seconds=10,
+            timeout_seconds=0.3,
+        )
+        try:
+            with pytest.raises(JWKSFetchError, match="longer than"):  # not the 100 000-byte body's end
+                client.fetch()
+        finally:
+            stop.set()

@@ -91,3 +91,14 @@ def test_no_jwks_configured_fails_the_command(settings: Any) -> None:
     settings.BETTER_AUTH = {"SECRET": "s" * 40}
     with pytest.raises(CommandError, match="BETTER_AUTH_URL"):
         jwks_command()
+
+
+def test_token_can_come_from_standard_input(
+    alice: User, token_for: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from authn.management.commands.jwks import Command
+
+    monkeypatch.setattr(Command, "stdin", io.StringIO(token_for(alice) + "\n"))
+    assert f"Token accepted: sub={alice.better_auth_id!r}" in jwks_command("--token", "-")

@@ -129,3 +129,25 @@ def test_put_from_a_core_client_keeps_the_planning_fields(alice: User, alice_cli
 def test_completed_at_is_read_only(alice: User, alice_client: APIClient) -> None:
     create(alice_client, completed_at="2001-01-01T00:00:00Z")
     assert Task.objects.get().completed_at is None
+
+
+@pytest.mark.parametrize("tag", ["ß" * 50, "ﬃ" * 20])
+def test_tag_whose_case_folded_key_is_too_long_is_400(tag: str, alice: User, alice_client: APIClient) -> None:
+    response = create(alice_client, tags=[tag])
+    assert response.status_code == 400
+    assert "tags" in response.json()["errors"]
+    assert not Task.objects.exists()
+
+
+def test_write_checked_against_a_row_that_changed_meanwhile_is_a_conflict(alice: User) -> None:
+    from datetime import UTC
+
+    from tasks.services import TaskConflict, task_update
+
+    task = TaskFactory(owner=alice, due_at=datetime(2030, 1, 1, tzinfo=UTC))
+    read_by_the_view = Task.objects.get(pk=task.pk)
+    Task.objects.filter(pk=task.pk).update(due_at=None)  # a concurrent PATCH {"due_at": null} commits first
+    with pytest.raises(TaskConflict):
+        task_update(task=read_by_the_view, data={"recurrence": {"freq": "daily", "interval": 1, "until": None}})
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.due_at, stored.recurrence, stored.version) == (None, None, 1)

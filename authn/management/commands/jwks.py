@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,13 @@ class Command(BaseCommand):
     help = "Fetch the configured JWKS and list its keys; with --token, verify a token as the API would."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--token", help="A JWT to check end to end (exit status 1 when it is refused).")
+        parser.add_argument(
+            "--token",
+            help="A JWT to check end to end (exit status 1 when refused); '-' reads it from standard input, "
+            "which keeps it out of the process list and shell history.",
+        )
+
+    stdin = sys.stdin
 
     def handle(self, *args: Any, token: str | None = None, **options: Any) -> None:
         try:
@@ -23,7 +30,7 @@ class Command(BaseCommand):
             for key in keys:
                 self.stdout.write(f"  {key.kid}  {key.algorithm:<6} {key.key:<14} {key.thumbprint}")
             if token is not None:
-                claims = check_token(token.strip())
+                claims = check_token((self.stdin.read() if token == "-" else token).strip())
                 expires = datetime.fromtimestamp(claims["exp"], UTC)
                 self.stdout.write(
                     self.style.SUCCESS(
