@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "evotodo.openapi.strip_trailing_slashes",
+        "evotodo.openapi.document_errors",
     ],
 }
 

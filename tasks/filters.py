@@ -104,6 +104,17 @@ class TaskFilter(filters.FilterSet):
         model = Task
         fields: list[str] = []
 
+    # A parameter that is given must say something: `?status=` is a 400, like `?status=bogus`.
+    may_be_empty = frozenset({"search", "tag"})
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name in self.filters.keys() - self.may_be_empty:
+            if "" in self.data.getlist(name):
+                self.form.add_error(name, forms.ValidationError("Must not be empty.", code="empty"))
+                valid = False
+        return valid
+
     def filter_status(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         if value == "all":
             return queryset

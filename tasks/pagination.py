@@ -64,7 +64,7 @@ class LinkHeaderPagination(BasePagination):
     @staticmethod
     def _int_param(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
         raw = request.query_params.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         if not re.fullmatch(r"-?[0-9]{1,12}", raw) or not minimum <= int(raw) <= maximum:
             raise ValidationError({name: [f"Must be an integer between {minimum} and {maximum}."]})

@@ -24,6 +24,33 @@ def parse_aware_datetime(value: Any) -> datetime:
     return parsed
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string, and only that: DRF would quietly turn 0 into "0"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false, and only that: DRF would also take "yes", "on" or 1."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, and only that: DRF would also take "5" and 5.0."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.DateTimeField):
     """A date-time that must carry its offset; the offset the client sent is kept for recurrence."""
@@ -56,7 +83,7 @@ class RecurrenceSerializer(serializers.Serializer):
     """`{"freq": "daily|weekly|monthly|yearly", "interval": 1..365, "until": date|null}`."""
 
     freq = serializers.ChoiceField(choices=FREQUENCIES)
-    interval = serializers.IntegerField(min_value=1, max_value=MAX_INTERVAL, default=1)
+    interval = StrictIntegerField(min_value=1, max_value=MAX_INTERVAL, default=1)
     until = serializers.DateField(allow_null=True, default=None)
 
 
@@ -66,13 +93,13 @@ class TaskSerializer(serializers.ModelSerializer):
     user_id = serializers.CharField(
         source="owner.better_auth_id", read_only=True, help_text="The owner's Better Auth id."
     )
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, help_text="1-200 characters, not blank.")
-    description = serializers.CharField(
+    title = StrictCharField(max_length=TITLE_MAX_LENGTH, help_text="1-200 characters, not blank.")
+    description = StrictCharField(
         max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, allow_null=True, default=""
     )
     priority = PriorityField(required=False, help_text="none (default), low, medium or high.")
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=TAG_MAX_LENGTH),
+        child=StrictCharField(max_length=TAG_MAX_LENGTH),
         max_length=MAX_TAGS,
         required=False,
         help_text="Up to 20 tags of up to 50 characters; trimmed, case-insensitively unique, order kept.",
@@ -80,6 +107,7 @@ class TaskSerializer(serializers.ModelSerializer):
     due_at = AwareDateTimeField(required=False, allow_null=True)
     remind_at = AwareDateTimeField(required=False, allow_null=True, help_text="Not after due_at.")
     recurrence = RecurrenceSerializer(required=False, allow_null=True, help_text="Needs a due_at.")
+    completed = StrictBooleanField(required=False)
 
     class Meta:
         model = Task
@@ -136,7 +164,7 @@ class TaskSerializer(serializers.ModelSerializer):
 class TaskCompleteSerializer(serializers.Serializer):
     """Body of PATCH .../complete: no `completed` toggles the task, a boolean sets it."""
 
-    completed = serializers.BooleanField(required=False)
+    completed = StrictBooleanField(required=False)
 
 
 class TaskCompletionSerializer(TaskSerializer):

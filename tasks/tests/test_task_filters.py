@@ -134,3 +134,17 @@ def test_a_filtered_page_is_still_one_query_plus_authentication(
 ) -> None:
     with django_assert_num_queries(2):
         alice_client.get("/api/tasks?tag=work&tag=home&priority=high,low&overdue=false&sort=due")
+
+
+@pytest.mark.parametrize(
+    "parameter", ["status", "priority", "tag_mode", "due_before", "overdue", "sort", "updated_since"]
+)
+def test_a_given_but_empty_parameter_is_400(parameter: str, alice: User, alice_client: APIClient) -> None:
+    response = alice_client.get(f"/api/tasks?{parameter}=")
+    assert response.status_code == 400
+    assert parameter in response.json()["errors"]
+
+
+def test_empty_search_and_tag_mean_no_filter(alice: User, alice_client: APIClient) -> None:
+    make(alice, "anything")
+    assert titles(alice_client.get("/api/tasks?search=&tag=")) == ["anything"]

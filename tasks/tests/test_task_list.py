@@ -170,3 +170,10 @@ def test_list_without_a_token_is_401(db: Any, api_client: APIClient) -> None:
     response = api_client.get("/api/tasks")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("parameter", ["limit", "offset"])
+def test_empty_paging_parameter_is_400(parameter: str, alice: User, alice_client: APIClient) -> None:
+    response = alice_client.get(f"/api/tasks?{parameter}=")
+    assert response.status_code == 400
+    assert parameter in response.json()["errors"]
