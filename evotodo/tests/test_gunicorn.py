@@ -87,3 +87,25 @@ def test_gunicorn_serves_the_docs_and_every_asset_they_load(gunicorn_url: str) -
 def test_docs_assets_have_content_hashed_names_for_caching(gunicorn_url: str) -> None:
     html = get(gunicorn_url + "/api/docs")[1].decode()
     assert re.search(r"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui\.[0-9a-f]{12}\.css", html)
+
+
+def test_an_oversized_authorization_header_is_refused_by_the_server_not_a_500(gunicorn_url: str) -> None:
+    import urllib.error
+
+    request = urllib.request.Request(  # noqa: S310 (loopback test server)
+        gunicorn_url + "/api/tasks", headers={"Authorization": "Bearer " + "a" * 1_000_000}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)  # noqa: S310
+    assert caught.value.code in (400, 431)
+
+
+def test_gunicorn_answers_api_errors_in_json_with_a_request_id(gunicorn_url: str) -> None:
+    import json
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(gunicorn_url + "/api/tasks", timeout=5)  # noqa: S310
+    assert caught.value.code == 401
+    assert json.loads(caught.value.read())["code"] == "not_authenticated"
+    assert caught.value.headers["X-Request-ID"]
