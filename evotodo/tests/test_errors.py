@@ -44,3 +44,19 @@ def test_cors_allows_configured_origins_and_exposes_link_and_etag(db: Any) -> No
 def test_cors_ignores_other_origins(db: Any) -> None:
     response = Client().get("/api/tasks", HTTP_ORIGIN="https://evil.example")
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_an_unexpected_error_is_a_json_500_without_a_trace(
+    db: Any, alice: Any, token_for: Any, monkeypatch: Any
+) -> None:
+    from tasks.views import TaskViewSet
+
+    def explode(self: Any, request: Any, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret internals /srv/app/settings.py")
+
+    monkeypatch.setattr(TaskViewSet, "list", explode)
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/tasks", HTTP_AUTHORIZATION=f"Bearer {token_for(alice)}")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error.", "code": "server_error"}
+    assert b"secret internals" not in response.content
