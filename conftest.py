@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from rest_framework.test import APIClient
 
 from authn.jwks import reset_jwks_clients
+from authn.services import recent_users
+from authn.tokens import verified_tokens
 
 TEST_SECRET = "test-shared-secret-0123456789-abcdefghijklmnop"
 JWKS_PATH = "/api/auth/jwks"
@@ -178,8 +180,12 @@ def better_auth_settings(settings: Any, jwks_server: JWKSServer, jwks: JWKSState
         "JWKS_TIMEOUT_SECONDS": 2,
     }
     reset_jwks_clients()
+    recent_users.clear()
+    verified_tokens.clear()
     yield settings
     reset_jwks_clients()
+    recent_users.clear()
+    verified_tokens.clear()
 
 
 def better_auth_id(name: str) -> str:

@@ -91,3 +91,6 @@ def auth_settings() -> AuthSettings:
 def _reload_auth_settings(*, setting: str, **kwargs: Any) -> None:
     if setting == "BETTER_AUTH":
         auth_settings.cache_clear()
+        from authn.tokens import verified_tokens
+
+        verified_tokens.clear()

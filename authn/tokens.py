@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -27,7 +31,7 @@ from jwt.exceptions import (
 from rest_framework_simplejwt.backends import TokenBackend
 
 from authn.conf import ASYMMETRIC_ALGORITHMS, SHARED_SECRET_ALGORITHM, AuthSettings, auth_settings
-from authn.jwks import JWKSClient, JWKSUnavailable, SigningKeyNotFound, jwks_client
+from authn.jwks import JWKSClient, JWKSUnavailable, SigningKey, SigningKeyNotFound, jwks_client
 
 MAX_SUB_LENGTH = 255
 MAX_KID_LENGTH = 256
@@ -143,21 +147,94 @@ def read_header(token: str) -> dict[str, Any]:
     return header
 
 
+class VerifiedTokens:
+    """A bounded LRU of verified claims, keyed by the SHA-256 of the whole token, each kept until its `exp`.
+
+    Only acceptances are stored. An entry of an asymmetric token remembers its key, and is dropped as soon
+    as the JWKS no longer publishes that key. `timer` is replaced in tests.
+    """
+
+    timer: Callable[[], float] = staticmethod(time.time)
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[bytes, tuple[float, SigningKey | None, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: bytes) -> tuple[SigningKey | None, dict[str, Any]] | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if self.timer() >= entry[0]:
+                del self._entries[digest]
+                return None
+            self._entries.move_to_end(digest)
+            return entry[1], entry[2]
+
+    def put(self, digest: bytes, key: SigningKey | None, claims: dict[str, Any]) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._entries[digest] = (float(claims["exp"]), key, claims)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def discard(self, digest: bytes) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+verified_tokens = VerifiedTokens(max_entries=10_000)
+
+
 def verify_token(token: str) -> dict[str, Any]:
-    """Verify `token` with the configured keys and return its claims; raise a TokenError subclass."""
+    """Verify `token` with the configured keys and return its claims; raise a TokenError subclass.
+
+    A token verified before, still within its `exp` and (if asymmetric) its key still published, is
+    answered from `verified_tokens` without checking the signature again.
+    """
     conf = auth_settings()
     if len(token) > conf.max_token_bytes:
         raise TokenMalformed("The token is too large.")
+    digest = hashlib.sha256(token.encode()).digest()
+    cached = verified_tokens.get(digest)
+    if cached is not None:
+        if _still_published(cached[0], conf):
+            return dict(cached[1])
+        verified_tokens.discard(digest)
     header = read_header(token)
     algorithm = header.get("alg")
+    key: SigningKey | None = None
     if algorithm == SHARED_SECRET_ALGORITHM and conf.secrets:
         claims = _verify_with_secrets(token, conf)
     elif algorithm in ASYMMETRIC_ALGORITHMS and conf.jwks_url:
-        claims = _verify_with_jwks(token, header, conf)
+        key = _signing_key(header, conf)
+        claims = _decode(token, key.jwk, key.algorithm, conf)
     else:
         raise TokenAlgorithmNotAllowed()
     _check_claims(claims)
-    return claims
+    verified_tokens.put(digest, key, claims)
+    return dict(claims)
+
+
+def _still_published(key: SigningKey | None, conf: AuthSettings) -> bool:
+    """Whether the key that verified a cached token is still in the JWKS (refreshed when stale, as usual)."""
+    if key is None:
+        return True  # a shared-secret token: the secrets change only with the settings, which clear the cache
+    try:
+        current = configured_jwks_client(conf).get_signing_key(key.kid)
+    except (SigningKeyNotFound, JWKSUnavailable):
+        return False
+    return current is key or current.data == key.data
 
 
 def mint_token(*, sub: str, email: str = "", name: str = "", ttl_seconds: int = 900, now: float | None = None) -> str:
@@ -191,7 +268,7 @@ def configured_jwks_client(conf: AuthSettings | None = None) -> JWKSClient:
     )
 
 
-def _verify_with_jwks(token: str, header: dict[str, Any], conf: AuthSettings) -> dict[str, Any]:
+def _signing_key(header: dict[str, Any], conf: AuthSettings) -> SigningKey:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
         raise TokenMalformed("The token names no valid key id (kid).")
@@ -205,7 +282,7 @@ def _verify_with_jwks(token: str, header: dict[str, Any], conf: AuthSettings) ->
         raise TokenAlgorithmNotAllowed(
             "The token's algorithm does not match its key.", header_alg=header.get("alg"), key_alg=key.algorithm
         )
-    return _decode(token, key.jwk, key.algorithm, conf)
+    return key
 
 
 def _verify_with_secrets(token: str, conf: AuthSettings) -> dict[str, Any]:

@@ -162,12 +162,15 @@ def test_non_string_profile_claims_are_ignored(alice: User, token_for: Callable[
     assert (alice.email, alice.name) == ("alice@example.com", "Alice")
 
 
-def test_known_unchanged_user_costs_one_query(
+def test_known_user_costs_one_query_then_none_while_recently_seen(
     alice: User, token_for: Callable[..., str], django_assert_num_queries: Any
 ) -> None:
     token = token_for(alice)
     with django_assert_num_queries(1):
         assert get_me(f"Bearer {token}").status_code == 200
+    with django_assert_num_queries(0):
+        for _ in range(3):
+            assert get_me(f"Bearer {token_for(alice)}").status_code == 200
 
 
 def test_disabled_user_is_refused(alice: User, token_for: Callable[..., str]) -> None:
