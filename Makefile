@@ -10,7 +10,7 @@ PORT ?= 8000
 
 FIXTURE := interop/better-auth
 
-.PHONY: run demo test lint format install interop-deps
+.PHONY: run demo test bench lint format install interop-deps
 
 run: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
@@ -29,6 +29,10 @@ demo: install .env
 
 test: install lint interop-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The benchmark (needs PostgreSQL; see bench/README.md).
+bench: install
+	$(BIN)/python -m bench.run
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -12,6 +13,16 @@ from rest_framework import serializers
 
 from tasks.models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task
 from tasks.recurrence import FREQUENCIES, MAX_INTERVAL
+
+PRIORITY_LABELS = dict(Priority.choices)
+
+
+def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
+    """DRF's rendering of a date-time: ISO 8601 in the current time zone (UTC), with Z for +00:00."""
+    if moment is None:
+        return None
+    text = moment.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def parse_aware_datetime(value: Any) -> datetime:
@@ -155,10 +166,24 @@ class TaskSerializer(serializers.ModelSerializer):
         return attrs
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        if instance.recurrence:
-            data["recurrence"] = {key: instance.recurrence[key] for key in ("freq", "interval", "until")}
-        return data
+        # Written out rather than field by field: the list serializes up to 500 of these per request, and
+        # this is several times faster than DRF's generic path, with the same output (tested).
+        recurrence, zone = instance.recurrence, timezone.get_current_timezone()
+        return {
+            "id": instance.pk,
+            "user_id": instance.owner.better_auth_id,
+            "title": instance.title,
+            "description": instance.description,
+            "completed": instance.completed,
+            "created_at": _iso(instance.created_at, zone),
+            "updated_at": _iso(instance.updated_at, zone),
+            "priority": PRIORITY_LABELS[instance.priority],
+            "tags": list(instance.tags),
+            "due_at": _iso(instance.due_at, zone),
+            "remind_at": _iso(instance.remind_at, zone),
+            "recurrence": {key: recurrence[key] for key in ("freq", "interval", "until")} if recurrence else None,
+            "completed_at": _iso(instance.completed_at, zone),
+        }
 
 
 class TaskCompleteSerializer(serializers.Serializer):
@@ -174,6 +199,10 @@ class TaskCompletionSerializer(TaskSerializer):
 
     class Meta(TaskSerializer.Meta):
         fields = [*TaskSerializer.Meta.fields, "next"]
+
+    def to_representation(self, instance: Task) -> dict[str, Any]:
+        following = instance.completion_next
+        return {**super().to_representation(instance), "next": TaskSerializer(following).data if following else None}
 
 
 class TombstoneSerializer(serializers.Serializer):

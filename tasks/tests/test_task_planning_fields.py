@@ -151,3 +151,23 @@ def test_write_checked_against_a_row_that_changed_meanwhile_is_a_conflict(alice:
         task_update(task=read_by_the_view, data={"recurrence": {"freq": "daily", "interval": 1, "until": None}})
     stored = Task.objects.get(pk=task.pk)
     assert (stored.due_at, stored.recurrence, stored.version) == (None, None, 1)
+
+
+def test_the_fast_representation_matches_drfs_field_by_field_output(alice: User, alice_client: APIClient) -> None:
+    from rest_framework import serializers
+
+    from tasks.serializers import TaskSerializer
+
+    create(alice_client)
+    create(
+        alice_client,
+        priority="medium",
+        tags=["Ünïcode", "b"],
+        due_at="2027-01-31T23:00:00-05:00",
+        remind_at="2027-01-31T20:30:00-05:00",
+        recurrence={"freq": "monthly", "interval": 2, "until": "2027-12-31"},
+        completed=True,
+    )
+    for task in Task.objects.select_related("owner"):
+        serializer = TaskSerializer(task)
+        assert serializer.data == serializers.ModelSerializer.to_representation(serializer, task)
