@@ -111,6 +111,7 @@ def seed(env: dict[str, str]) -> dict[str, Any]:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     from authn.models import User
     from tasks.models import Task
@@ -130,7 +131,8 @@ def seed(env: dict[str, str]) -> dict[str, Any]:
     ]
     rows += [Task(owner=users[heavy.better_auth_id], title=f"Heavy task {n}") for n in range(HEAVY_TASKS)]
     Task.objects.bulk_create(rows, batch_size=5000)
-    call_command("shell", "-c", "from django.db import connection; connection.cursor().execute('ANALYZE')")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     ids: dict[str, list[int]] = {}
     for owner, task_id in Task.objects.values_list("owner__better_auth_id", "id"):
         ids.setdefault(owner, []).append(task_id)
