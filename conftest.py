@@ -119,6 +119,12 @@ class JWKSServer:
                 with state.lock:
                     state.hits += 1
                     state.paths.append(self.path)
+                if self.path == "/redirect-to-jwks":
+                    self.send_response(302)
+                    self.send_header("Location", JWKS_PATH)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path != JWKS_PATH:
                     self.send_error(404)
                     return
@@ -186,6 +192,28 @@ def better_auth_settings(settings: Any, jwks_server: JWKSServer, jwks: JWKSState
     reset_jwks_clients()
     recent_users.clear()
     verified_tokens.clear()
+
+
+def run_concurrently(action: Callable[[], Any], count: int) -> list[Any]:
+    """Run `action` in `count` threads released at the same instant; each closes its own database connection."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results: list[Any] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(action())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def better_auth_id(name: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from authn.models import User
-from conftest import OMIT, SigningKeyPair, better_auth_id
+from conftest import OMIT, SigningKeyPair, better_auth_id, run_concurrently
 
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
 
@@ -190,21 +189,7 @@ def test_concurrent_first_requests_of_a_new_user_both_succeed(
     token = signing_key.sign(claims_for(newcomer))
     get_me(f"Bearer {token}")  # warm the key cache so both requests race on the user row only
     User.objects.all().delete()
-    barrier = threading.Barrier(2)
-    statuses: list[int] = []
-
-    def first_request() -> None:
-        try:
-            barrier.wait()
-            statuses.append(get_me(f"Bearer {token}").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first_request) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_concurrently(lambda: get_me(f"Bearer {token}").status_code, 2)
     assert statuses == [200, 200]
     assert User.objects.filter(better_auth_id=newcomer.better_auth_id).count() == 1
 

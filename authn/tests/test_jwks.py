@@ -13,6 +13,17 @@ from authn.jwks import JWKSClient, JWKSFetchError, JWKSUnavailable, SigningKeyNo
 from conftest import FakeTimer, SigningKeyPair
 
 
+def new_client(url: str, *, timeout_seconds: float) -> JWKSClient:
+    """A client with the production defaults: a 300 s cache and a 10 s refetch cooldown."""
+    return JWKSClient(
+        url,
+        algorithms=ASYMMETRIC_ALGORITHMS,
+        cache_seconds=300,
+        refetch_cooldown_seconds=10,
+        timeout_seconds=timeout_seconds,
+    )
+
+
 @pytest.fixture
 def timer() -> FakeTimer:
     return FakeTimer()
@@ -20,13 +31,7 @@ def timer() -> FakeTimer:
 
 @pytest.fixture
 def client(jwks_server: Any, jwks: Any, timer: FakeTimer) -> JWKSClient:
-    client = JWKSClient(
-        jwks_server.jwks_url,
-        algorithms=ASYMMETRIC_ALGORITHMS,
-        cache_seconds=300,
-        refetch_cooldown_seconds=10,
-        timeout_seconds=2,
-    )
+    client = new_client(jwks_server.jwks_url, timeout_seconds=2)
     client.timer = timer
     return client
 
@@ -159,13 +164,7 @@ def test_unreachable_issuer_is_a_failed_fetch() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, never listening: connection refused
-        client = JWKSClient(
-            f"http://127.0.0.1:{port}/api/auth/jwks",
-            algorithms=ASYMMETRIC_ALGORITHMS,
-            cache_seconds=300,
-            refetch_cooldown_seconds=10,
-            timeout_seconds=1,
-        )
+        client = new_client(f"http://127.0.0.1:{port}/api/auth/jwks", timeout_seconds=1)
         with pytest.raises(JWKSFetchError):
             client.fetch()
 
@@ -174,39 +173,27 @@ def test_silent_issuer_times_out() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()  # accepts the connection, never answers
-        client = JWKSClient(
-            f"http://127.0.0.1:{sock.getsockname()[1]}/api/auth/jwks",
-            algorithms=ASYMMETRIC_ALGORITHMS,
-            cache_seconds=300,
-            refetch_cooldown_seconds=10,
-            timeout_seconds=0.2,
-        )
+        client = new_client(f"http://127.0.0.1:{sock.getsockname()[1]}/api/auth/jwks", timeout_seconds=0.2)
         with pytest.raises(JWKSFetchError):
             client.fetch()
 
 
 def test_redirect_is_not_followed(jwks_server: Any, jwks: Any) -> None:
-    client = JWKSClient(
-        jwks_server.base_url + "/elsewhere",  # the test server answers 404: any non-200 is a failed fetch
-        algorithms=ASYMMETRIC_ALGORITHMS,
-        cache_seconds=300,
-        refetch_cooldown_seconds=10,
-        timeout_seconds=1,
-    )
+    client = new_client(jwks_server.base_url + "/redirect-to-jwks", timeout_seconds=1)
     with pytest.raises(JWKSFetchError):
-        client.fetch()
+        client.fetch()  # the redirect points at a valid JWKS, and is still refused
+    assert jwks.paths == ["/redirect-to-jwks"]
+
+
+def test_an_error_status_is_a_failed_fetch(jwks_server: Any, jwks: Any) -> None:
+    with pytest.raises(JWKSFetchError):
+        new_client(jwks_server.base_url + "/elsewhere", timeout_seconds=1).fetch()
 
 
 def test_non_http_url_is_never_opened(tmp_path: Any) -> None:
     path = tmp_path / "jwks.json"
     path.write_text('{"keys": []}')
-    client = JWKSClient(
-        path.as_uri(),
-        algorithms=ASYMMETRIC_ALGORITHMS,
-        cache_seconds=300,
-        refetch_cooldown_seconds=10,
-        timeout_seconds=1,
-    )
+    client = new_client(path.as_uri(), timeout_seconds=1)
     with pytest.raises(JWKSFetchError):
         client.fetch()
 
@@ -295,13 +282,7 @@ def test_a_server_that_drips_bytes_cannot_hold_the_fetch_past_its_timeout() -> N
                         return
 
         threading.Thread(target=drip, daemon=True).start()
-        client = JWKSClient(
-            f"http://127.0.0.1:{listener.getsockname()[1]}/jwks",
-            algorithms=ASYMMETRIC_ALGORITHMS,
-            cache_seconds=300,
-            refetch_cooldown_seconds=10,
-            timeout_seconds=0.3,
-        )
+        client = new_client(f"http://127.0.0.1:{listener.getsockname()[1]}/jwks", timeout_seconds=0.3)
         try:
             with pytest.raises(JWKSFetchError, match="longer than"):  # not the 100 000-byte body's end
                 client.fetch()

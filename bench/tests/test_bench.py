@@ -33,7 +33,7 @@ def test_the_comparison_endpoints_are_not_in_the_applications_urls(db: Any) -> N
 def test_the_report_flags_a_missed_target() -> None:
     run = {"scenario": "list", "concurrency": 8, "rps": 100.0, "p50_ms": 10.0, "p99_ms": 40.0}
     report = {
-        "runs": [{**run, "p50_us": 10_000, "p99_us": 40_000, "non_2xx": 0}],
+        "runs": [{**run, "p50_us": 10_000, "p99_us": 40_000, "non_2xx": 0, "rounds_rps": [90.0, 100.0, 110.0]}],
         "targets": {
             "auth_cost_percent": 2.0,
             "auth_cost_ok": True,
@@ -50,3 +50,4 @@ def test_the_report_flags_a_missed_target() -> None:
     text = markdown(report)
     assert "| list p99 under 3x its p50 | 4.0x | **no** |" in text
     assert "| list | 8 | 100.0 | 10.0 | 40.0 | 4.0 | 0 |" in text
+    assert "`list` (90.0 / 100.0 / 110.0 req/s) are the median of three" in text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from authn.models import User
+from conftest import run_concurrently
 from tasks.models import IdempotencyRecord, Task
 from tasks.tests.factories import TaskFactory
 
@@ -95,20 +95,6 @@ def test_same_key_on_another_task_is_422(alice: User, alice_client: APIClient) -
 def test_concurrent_retries_create_one_task(alice: User, client_for: Any) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's concurrent transactions; SQLite serialises writers on one file")
-    barrier = threading.Barrier(4)
-    statuses: list[int] = []
-
-    def send() -> None:
-        try:
-            barrier.wait()
-            statuses.append(post(client_for(alice), {"title": "Racing"}, key="race-1").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_concurrently(lambda: post(client_for(alice), {"title": "Racing"}, key="race-1").status_code, 4)
     assert statuses == [201] * 4
     assert Task.objects.filter(title="Racing").count() == 1

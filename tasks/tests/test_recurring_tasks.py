@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from authn.models import User
+from conftest import run_concurrently
 from tasks.models import Priority, Task
 
 
@@ -110,24 +110,9 @@ def test_concurrent_completions_create_exactly_one_next_occurrence(alice: User, 
         {"title": "Standup", "due_at": "2027-01-04T09:00:00Z", "recurrence": {"freq": "daily"}},
         format="json",
     ).json()["id"]
-    barrier = threading.Barrier(4)
-    statuses: list[int] = []
 
-    def complete() -> None:
-        try:
-            barrier.wait()
-            statuses.append(
-                client_for(alice)
-                .patch(f"/api/tasks/{task_id}/complete", {"completed": True}, format="json")
-                .status_code
-            )
-        finally:
-            connection.close()
+    def complete() -> int:
+        return client_for(alice).patch(f"/api/tasks/{task_id}/complete", {"completed": True}, format="json").status_code
 
-    threads = [threading.Thread(target=complete) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [200] * 4
+    assert run_concurrently(complete, 4) == [200] * 4
     assert Task.objects.filter(title="Standup").count() == 2

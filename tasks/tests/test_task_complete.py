@@ -70,30 +70,19 @@ def test_complete_allows_only_patch(alices_task: Task, alice_client: APIClient) 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_toggles_end_in_a_consistent_state(alice: User, client_for: object) -> None:
-    import threading
-
     from django.db import connection
 
+    from conftest import run_concurrently
     from tasks.tests.factories import TaskFactory as Factory
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's row locks; SQLite serialises writers on one file")
     task = Factory(owner=alice, completed=False)
-    barrier = threading.Barrier(2)
-    seen: list[bool] = []
 
-    def toggle() -> None:
-        try:
-            barrier.wait()
-            seen.append(client_for(alice).patch(f"/api/tasks/{task.pk}/complete").json()["completed"])  # type: ignore[operator]
-        finally:
-            connection.close()
+    def toggle() -> bool:
+        return client_for(alice).patch(f"/api/tasks/{task.pk}/complete").json()["completed"]  # type: ignore[operator]
 
-    threads = [threading.Thread(target=toggle) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    seen = run_concurrently(toggle, 2)
     stored = Task.objects.get(pk=task.pk)
     assert sorted(seen) == [False, True]  # each toggle saw the other's result, none was lost
     assert (stored.completed, stored.version) == (False, 3)
