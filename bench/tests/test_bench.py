@@ -42,6 +42,8 @@ def test_the_report_flags_a_missed_target() -> None:
             "heavy_vs_normal_percent": 1.0,
             "heavy_ok": True,
             "list_vs_floor_percent": 12.0,
+            "auth_hot_path_us": 40.0,
+            "auth_hot_path_percent_of_list": 0.8,
         },
         "machine": {"cpu": "cpu", "cores": 2, "memory_gib": 24, "python": "3.11", "postgresql": "15", "date": "now"},
         "workers": 5,
@@ -50,4 +52,4 @@ def test_the_report_flags_a_missed_target() -> None:
     text = markdown(report)
     assert "| list p99 under 3x its p50 | 4.0x | **no** |" in text
     assert "| list | 8 | 100.0 | 10.0 | 40.0 | 4.0 | 0 |" in text
-    assert "`list` (90.0 / 100.0 / 110.0 req/s) are the median of three" in text
+    assert "`list` (90.0 / 100.0 / 110.0 req/s) are the median of 5" in text
