@@ -125,11 +125,6 @@ class JWKSClient:
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
 
-    @property
-    def keys(self) -> dict[str, SigningKey] | None:
-        """The last good key set, or None when none was ever fetched."""
-        return self._keys
-
     def get_signing_key(self, kid: str) -> SigningKey:
         """Return the key for `kid`, refetching within the limits above; raise when there is none."""
         keys = self._keys

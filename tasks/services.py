@@ -68,12 +68,12 @@ def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | Non
     else:
         anchor = task.due_at  # type: ignore[union-attr]
     until = rule["until"]
-    return {
-        "freq": rule["freq"],
-        "interval": rule["interval"],
-        "until": until.isoformat() if isinstance(until, date) else until,
-        "anchor": anchor.isoformat(),
-    }
+    return Rule(
+        freq=rule["freq"],
+        interval=rule["interval"],
+        until=date.fromisoformat(until) if isinstance(until, str) else until,
+        anchor=anchor,
+    ).to_json()
 
 
 def task_create(*, owner: User, data: dict[str, Any]) -> Task:
