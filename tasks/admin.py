@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tasks.models import Task
-from tasks.services import tasks_set_completed
+from tasks.services import save_new_version, tasks_set_completed
 
 
 @admin.register(Task)
@@ -53,9 +53,9 @@ class TaskAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
         if change:
-            obj.version = F("version") + 1  # a new ETag, so API clients holding the old one get a 412
-        super().save_model(request, obj, form, change)
-        obj.refresh_from_db(fields=["version"])
+            save_new_version(obj)  # a new ETag, so API clients holding the old one get a 412
+        else:
+            super().save_model(request, obj, form, change)
 
     @admin.display(description="tags")
     def tag_list(self, task: Task) -> str:

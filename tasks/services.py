@@ -25,10 +25,20 @@ class TaskConflict(Exception):
     """A concurrent write changed the task so that this one, valid when checked, no longer fits it."""
 
 
-def etag_matches(header: str, etag: str) -> bool:
-    """RFC 9110 strong comparison for If-Match: a list of entity tags, or `*`."""
+def etag_matches(header: str, etag: str, *, weak: bool = False) -> bool:
+    """RFC 9110: whether an If-Match (strong comparison) or If-None-Match (`weak`, W/ ignored) header, a list
+    of entity tags or `*`, names `etag`."""
     candidates = [candidate.strip() for candidate in header.split(",")]
+    if weak:
+        candidates = [candidate.removeprefix("W/") for candidate in candidates]
     return "*" in candidates or etag in candidates
+
+
+def save_new_version(task: Task) -> None:
+    """Save the task with its version bumped, so every ETag handed out before no longer matches."""
+    task.version = F("version") + 1
+    task.save()
+    task.refresh_from_db(fields=["version", "updated_at"])
 
 
 def _lock(task: Task, if_match: str | None) -> Task:
@@ -43,10 +53,11 @@ def tag_keys(tags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(tag.casefold() for tag in tags))
 
 
-def _set_tags(task: Task, tags: list[str]) -> None:
+def _set_tags(task: Task) -> None:
+    """Rewrite the task's tag rows from its `tags`."""
     TaskTag.objects.filter(task=task).delete()
     TaskTag.objects.bulk_create(
-        [TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag) for tag in tags]
+        [TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag) for tag in task.tags]
     )
 
 
@@ -85,7 +96,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
         if task.completed:
             task.completed_at = timezone.now()
         task.save()
-        _set_tags(task, task.tags)
+        _set_tags(task)
     return task
 
 
@@ -104,11 +115,9 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
         locked.recurrence = _recurrence(data, locked)
         if "completed" in data:
             _set_completed(locked, data["completed"])
-        locked.version = F("version") + 1
-        locked.save()
+        save_new_version(locked)
         if "tags" in data:
-            _set_tags(locked, locked.tags)
-        locked.refresh_from_db(fields=["version", "updated_at"])
+            _set_tags(locked)
     locked.owner = task.owner
     return locked
 
@@ -119,9 +128,7 @@ def task_complete(*, task: Task, completed: bool | None = None, if_match: str | 
     with transaction.atomic():
         locked = _lock(task, if_match)
         _set_completed(locked, (not locked.completed) if completed is None else completed)
-        locked.version = F("version") + 1
-        locked.save()
-        locked.refresh_from_db(fields=["version", "updated_at"])
+        save_new_version(locked)
     locked.owner = task.owner
     if locked.completion_next is not None:
         locked.completion_next.owner = task.owner
@@ -154,7 +161,7 @@ def _next_occurrence(task: Task) -> Task | None:
         recurrence=task.recurrence,
     )
     following.save()
-    _set_tags(following, following.tags)
+    _set_tags(following)
     return following
 
 

@@ -36,7 +36,7 @@ from tasks.serializers import (
     TaskSerializer,
     TombstoneSerializer,
 )
-from tasks.services import TaskChanged, TaskConflict, task_complete, task_create, task_delete, task_update
+from tasks.services import TaskChanged, TaskConflict, etag_matches, task_complete, task_create, task_delete, task_update
 from tasks.sync import changes_since, materialize
 
 
@@ -170,8 +170,7 @@ class TaskViewSet(viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task = self.get_object()
-        if_none_match = request.headers.get("If-None-Match", "")
-        if task.etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")] or if_none_match == "*":
+        if etag_matches(request.headers.get("If-None-Match", ""), task.etag, weak=True):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task.etag})
         return self._task_response(task)
 
