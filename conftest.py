@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,8 @@ from authn.jwks import reset_jwks_clients
 from authn.services import recent_users
 from authn.tokens import verified_tokens
 
+# The machine's Redis (CI starts it): tests that need one use this, never the developer's REDIS_URL.
+MACHINE_REDIS_URL = "redis://127.0.0.1:6379/0"
 TEST_SECRET = "test-shared-secret-0123456789-abcdefghijklmnop"
 JWKS_PATH = "/api/auth/jwks"
 OMIT = object()
@@ -192,6 +195,20 @@ def better_auth_settings(settings: Any, jwks_server: JWKSServer, jwks: JWKSState
     reset_jwks_clients()
     recent_users.clear()
     verified_tokens.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis; a test that needs it is skipped (with how to run it) without one, and fails in CI."""
+    import redis
+
+    try:
+        redis.Redis.from_url(MACHINE_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Redis at {MACHINE_REDIS_URL}")
+        pytest.skip(f"no Redis at {MACHINE_REDIS_URL}: start one (redis-server) to run this test")
+    return MACHINE_REDIS_URL
 
 
 def run_concurrently(action: Callable[[], Any], count: int) -> list[Any]:

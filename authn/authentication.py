@@ -37,9 +37,12 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
 
     def get_raw_token(self, header: bytes) -> str | None:
         parts = header.split()
-        if not parts or parts[0].lower() != self.keyword:
-            return None  # no credentials, or another scheme: not ours to judge
-        if len(parts) != 2:
+        if not parts:
+            return None  # an empty header is no credentials at all: not_authenticated
+        # A bare token or another scheme (Basic, Token, ...) is a client sending credentials wrongly, not an
+        # anonymous request: say how to send them. This is the only authentication class, so no other could
+        # accept the header; the token part is never echoed, as a bare one is the first part.
+        if parts[0].lower() != self.keyword or len(parts) != 2:
             raise InvalidToken(
                 "The Authorization header must be 'Bearer <token>'.", code="authorization_header_invalid"
             )

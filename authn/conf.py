@@ -52,6 +52,12 @@ class AuthSettings:
     def accepts_shared_secret(self) -> bool:
         return bool(self.secrets)
 
+    @property
+    def accepted_algorithms(self) -> tuple[str, ...]:
+        """The `alg`s a token may have: HS256 with a shared secret, the asymmetric ones with a JWKS."""
+        shared = (SHARED_SECRET_ALGORITHM,) if self.secrets else ()
+        return shared + (ASYMMETRIC_ALGORITHMS if self.jwks_url else ())
+
 
 def url_origin(url: str) -> str:
     """`https://app.example.com/some/path` -> `https://app.example.com`, what Better Auth puts in iss and aud."""
@@ -89,8 +95,7 @@ def auth_settings() -> AuthSettings:
 
 @receiver(setting_changed)
 def _reload_auth_settings(*, setting: str, **kwargs: Any) -> None:
+    # Only this module's cache: what was derived from the settings elsewhere (the verified tokens in
+    # tokens.py) is cleared by a receiver beside it, so this module imports nothing of authn.
     if setting == "BETTER_AUTH":
         auth_settings.cache_clear()
-        from authn.tokens import verified_tokens
-
-        verified_tokens.clear()

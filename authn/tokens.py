@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from jwt.exceptions import (
     DecodeError,
     ExpiredSignatureError,
@@ -196,6 +198,14 @@ class VerifiedTokens:
 verified_tokens = VerifiedTokens(max_entries=10_000)
 
 
+@receiver(setting_changed)
+def _forget_verified_tokens(*, setting: str, **kwargs: Any) -> None:
+    # Claims verified under other keys, secrets, issuer or audience prove nothing now. This receiver lives
+    # beside the cache it clears, so conf.py (which tokens.py imports) never has to import tokens.py.
+    if setting == "BETTER_AUTH":
+        verified_tokens.clear()
+
+
 def verify_token(token: str) -> dict[str, Any]:
     """Verify `token` with the configured keys and return its claims; raise a TokenError subclass.
 
@@ -220,7 +230,7 @@ def verify_token(token: str) -> dict[str, Any]:
         key = _signing_key(header, conf)
         claims = _decode(token, key.jwk, key.algorithm, conf)
     else:
-        raise TokenAlgorithmNotAllowed()
+        raise TokenAlgorithmNotAllowed(header_alg=algorithm, accepted=conf.accepted_algorithms)
     _check_claims(claims)
     verified_tokens.put(digest, key, claims)
     return dict(claims)
@@ -292,7 +302,7 @@ def _verify_with_secrets(token: str, conf: AuthSettings) -> dict[str, Any]:
             return _decode(token, secret, SHARED_SECRET_ALGORITHM, conf)
         except TokenSignatureInvalid:
             continue
-    raise TokenSignatureInvalid()
+    raise TokenSignatureInvalid(header_alg=SHARED_SECRET_ALGORITHM, secrets_tried=len(conf.secrets))
 
 
 def _decode(token: str, key: Any, algorithm: str, conf: AuthSettings) -> dict[str, Any]:

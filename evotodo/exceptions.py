@@ -23,6 +23,25 @@ def _first_message(detail: Any, prefix: str = "") -> str:
     return f"{prefix}: {detail}" if prefix else str(detail)
 
 
+# Input errors that are about the request's shape rather than a value: when every error of a 400 is one of
+# these, it is the response's `code`; any other invalid input is `invalid`.
+SHAPE_CODES = frozenset({"unknown_field", "unknown_parameter", "repeated_parameter"})
+
+
+def _leaf_codes(codes: Any) -> set[str]:
+    if isinstance(codes, dict):
+        return set().union(*(_leaf_codes(value) for value in codes.values()))
+    if isinstance(codes, list):
+        return set().union(*(_leaf_codes(value) for value in codes))
+    return {str(codes)}
+
+
+def validation_code(exc: exceptions.ValidationError) -> str:
+    """`unknown_field` (or another shape code) when that is all that is wrong, else `invalid`."""
+    codes = _leaf_codes(exc.get_codes())
+    return codes.pop() if len(codes) == 1 and codes <= SHAPE_CODES else "invalid"
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with every error body reshaped to carry a stable `code`."""
     if isinstance(exc, Http404):
@@ -34,7 +53,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"detail": _first_message(detail), "code": "invalid", "errors": detail}
+        response.data = {"detail": _first_message(detail), "code": validation_code(exc), "errors": detail}
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         if isinstance(detail, dict) and "detail" in detail:  # simplejwt's {"detail", "code"} shape

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import contextvars
+import io
 import logging
 import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from evotodo.parsers import RequestTooLarge, too_large_message
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A request id from a proxy is kept only when it is short and plain, so logs cannot be forged through it.
@@ -30,6 +36,63 @@ class RequestIDMiddleware:
         request_id_var.set(request_id)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """A body past `settings.API_MAX_BODY_BYTES` is a JSON 413 that names the limit, before anything reads it.
+
+    A declared `Content-Length` is judged as it stands. A chunked body (no length) is read here, at most one
+    byte past the limit, from a server that ends the input for us (gunicorn sets `wsgi.input_terminated`),
+    and handed on as if it had been declared; a server that does not gets a 411 instead of a hang.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.API_MAX_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH", "")
+        if declared.isdigit() and int(declared) > limit:
+            return too_large(limit)
+        if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            if not request.META.get("wsgi.input_terminated"):
+                return JsonResponse(
+                    {"detail": "Send the body with a Content-Length.", "code": "length_required"}, status=411
+                )
+            body = request.META["wsgi.input"].read(limit + 1)
+            if len(body) > limit:
+                return too_large(limit)
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+def too_large(limit: int) -> JsonResponse:
+    return JsonResponse(
+        {"detail": too_large_message(limit), "code": RequestTooLarge.default_code},
+        status=413,
+    )
+
+
+class AtomicWritesMiddleware:
+    """A request that may write runs in one database transaction, its response rendered inside it, and is
+    rolled back unless it succeeds: a 4xx changed nothing, and a 5xx never leaves half a write behind for
+    the client to retry into a second row. Safe methods run without one (they write nothing), so reads pay
+    no BEGIN/COMMIT. Like Django's ATOMIC_REQUESTS, but covering rendering and skipping reads."""
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in self.SAFE_METHODS:
+            return self.get_response(request)
+        with transaction.atomic():
+            response = self.get_response(request)
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
         return response
 
 

@@ -19,6 +19,10 @@ class RequestTooLarge(APIException):
     default_code = "request_too_large"
 
 
+def too_large_message(limit: int) -> str:
+    return f"The request body is larger than the limit of {limit} bytes."
+
+
 def _depth(value: Any) -> int:
     """Nesting depth of parsed JSON, without recursion."""
     deepest, stack = 0, [(value, 1)]
@@ -41,10 +45,10 @@ class BoundedJSONParser(JSONParser):
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
-            raise RequestTooLarge()
+            raise RequestTooLarge(too_large_message(limit))
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
-            raise RequestTooLarge()
+            raise RequestTooLarge(too_large_message(limit))
         try:
             data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         except UnicodeDecodeError as e:

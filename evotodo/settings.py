@@ -13,8 +13,11 @@ from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Real environment variables win over `.env`, so CI and process managers stay in charge.
-load_dotenv(BASE_DIR / ".env", override=False)
+# Real environment variables win over `.env`, so CI and process managers stay in charge. EVOTODO_ENV_FILE
+# names another file; empty, it reads none (the test suite, which must not depend on a developer's `.env`).
+ENV_FILE = os.environ.get("EVOTODO_ENV_FILE", str(BASE_DIR / ".env")).strip()
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -87,12 +90,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "evotodo",
     "authn",
     "tasks",
 ]
 
 MIDDLEWARE = [
     "evotodo.middleware.RequestIDMiddleware",
+    "evotodo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "evotodo.middleware.APISecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -103,6 +108,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "evotodo.middleware.AtomicWritesMiddleware",
 ]
 
 ROOT_URLCONF = "evotodo.urls"
@@ -213,6 +219,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["evotodo.parsers.BoundedJSONParser"],
+    # JSON is all the API serves: `?format=` is an unknown parameter like any other, not a renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "evotodo.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["evotodo.throttling.UserThrottle", "evotodo.throttling.AnonThrottle"],
@@ -239,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "evotodo.openapi.strip_trailing_slashes",
         "evotodo.openapi.document_errors",
+        "evotodo.openapi.link_task_operations",
     ],
 }
 

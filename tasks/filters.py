@@ -11,8 +11,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
+from tasks.datetimes import DateTimeRejected, parse_aware_datetime
 from tasks.models import MAX_TAGS, TAG_MAX_LENGTH, Priority, Task, TaskTag
-from tasks.serializers import parse_aware_datetime
 from tasks.services import tag_keys
 
 # Each sort ends with the id, so equal values still page in a stable order.
@@ -43,8 +43,8 @@ class AwareDateTimeFormField(forms.Field):
             text = text[:-6] + "+" + text[-5:]
         try:
             return parse_aware_datetime(text)
-        except ValueError as e:
-            raise forms.ValidationError(str(e), code="invalid") from None
+        except DateTimeRejected as e:
+            raise forms.ValidationError(str(e), code=e.code) from None
 
 
 class TagListFormField(forms.Field):

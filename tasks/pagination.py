@@ -19,6 +19,7 @@ class LinkHeaderPagination(BasePagination):
     One query per page: it reads one row beyond the page to know whether a next page exists.
     """
 
+    query_params = frozenset({"limit", "offset"})
     default_limit = 100
     max_limit = 500
     max_offset = 10_000_000

@@ -7,8 +7,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tasks.datetimes import in_range
+
 FREQUENCIES = ("daily", "weekly", "monthly", "yearly")
 MAX_INTERVAL = 365
+# What a rule sent without them means; a partial update merges into the stored rule instead.
+RULE_DEFAULTS: dict[str, Any] = {"interval": 1, "until": None}
+PUBLIC_FIELDS = ("freq", "interval", "until")
+
+
+def merged_rule(task: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The members of a partial `recurrence` laid over the task's stored rule, or over the defaults when it
+    has none (then `freq` may still be missing: the caller refuses that)."""
+    stored = getattr(task, "recurrence", None) or {}
+    return {**RULE_DEFAULTS, **{key: stored[key] for key in PUBLIC_FIELDS if key in stored}, **given}
 
 
 @dataclass(frozen=True)
@@ -48,13 +60,17 @@ class Rule:
         return add_months(self.anchor, steps * (12 if self.freq == "yearly" else 1))
 
     def next_after(self, current: datetime) -> datetime | None:
-        """The first occurrence strictly after `current`, or None when the series has ended."""
-        local = current.astimezone(self.anchor.tzinfo)
-        k = max(self._steps_between(local) - 1, 1)
-        while self.occurrence(k) <= current:
-            k += 1
-        found = self.occurrence(k)
-        if self.until is not None and found.date() > self.until:
+        """The first occurrence strictly after `current`, or None when the series has ended: past `until`,
+        or past what can be stored (year 9999 in UTC), where a series simply stops."""
+        try:
+            local = current.astimezone(self.anchor.tzinfo)
+            k = max(self._steps_between(local) - 1, 1)
+            while self.occurrence(k) <= current:
+                k += 1
+            found = self.occurrence(k)
+        except (OverflowError, ValueError):  # beyond year 9999: datetime arithmetic overflows, replace() refuses
+            return None
+        if (self.until is not None and found.date() > self.until) or not in_range(found):
             return None
         return found
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tasks.datetimes import DateTimeRejected, parse_aware_datetime
 from tasks.models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task
-from tasks.recurrence import FREQUENCIES, MAX_INTERVAL
+from tasks.recurrence import FREQUENCIES, MAX_INTERVAL, merged_rule
 
 PRIORITY_LABELS = dict(Priority.choices)
 
@@ -25,14 +26,19 @@ def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def parse_aware_datetime(value: Any) -> datetime:
-    """An ISO 8601 date-time with an offset; a naive or malformed one is a ValueError."""
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise ValueError("Enter an ISO 8601 date-time, e.g. 2026-12-01T09:00:00+01:00.")
-    if parsed.tzinfo is None:
-        raise ValueError("Give the time zone offset (e.g. Z or +01:00): a time without one is ambiguous.")
-    return parsed
+class StrictFieldsMixin:
+    """A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
+    (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
+    thing. Read-only fields are known: clients may send back what they read, and it is ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)  # type: ignore[attr-defined]
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")] for name in unknown}
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 class StrictCharField(serializers.CharField):
@@ -69,8 +75,8 @@ class AwareDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value: Any) -> datetime:
         try:
             return parse_aware_datetime(value)
-        except ValueError as e:
-            raise serializers.ValidationError(str(e), code="invalid") from None
+        except DateTimeRejected as e:
+            raise serializers.ValidationError(str(e), code=e.code) from None
 
 
 @extend_schema_field({"type": "string", "enum": Priority.labels})
@@ -90,15 +96,18 @@ class PriorityField(serializers.Field):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class RecurrenceSerializer(serializers.Serializer):
-    """`{"freq": "daily|weekly|monthly|yearly", "interval": 1..365, "until": date|null}`."""
+class RecurrenceSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`{"freq": "daily|weekly|monthly|yearly", "interval": 1..365, "until": date|null}`.
+
+    In a PATCH (a partial update) only the members sent are validated: the service merges them into the
+    task's stored rule, or into the defaults when it has none."""
 
     freq = serializers.ChoiceField(choices=FREQUENCIES)
     interval = StrictIntegerField(min_value=1, max_value=MAX_INTERVAL, default=1)
     until = serializers.DateField(allow_null=True, default=None)
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A task; the owner and timestamps come from the server, whatever the body says."""
 
     user_id = serializers.CharField(
@@ -154,15 +163,20 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         def current(field: str) -> Any:
-            if field in attrs:
-                return attrs[field]
-            return getattr(self.instance, field, None) if self.partial else None
+            # A field left out keeps its stored value, in a PUT as in a PATCH (the planning fields are
+            # optional in a PUT, so that clients of the core contract lose nothing).
+            return attrs[field] if field in attrs else getattr(self.instance, field, None)
 
         due_at, remind_at = current("due_at"), current("remind_at")
         if due_at and remind_at and remind_at > due_at:
             raise serializers.ValidationError({"remind_at": ["Must not be after due_at."]}, code="invalid")
-        if current("recurrence") and not due_at:
+        given = attrs.get("recurrence")
+        if current("recurrence") is not None and not due_at:
             raise serializers.ValidationError({"recurrence": ["A recurring task needs a due_at."]}, code="invalid")
+        if self.partial and given is not None and "freq" not in merged_rule(self.instance, given):
+            raise serializers.ValidationError(
+                {"recurrence": {"freq": ["The task has no rule yet: say how often it recurs."]}}, code="required"
+            )
         return attrs
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
@@ -186,7 +200,7 @@ class TaskSerializer(serializers.ModelSerializer):
         }
 
 
-class TaskCompleteSerializer(serializers.Serializer):
+class TaskCompleteSerializer(StrictFieldsMixin, serializers.Serializer):
     """Body of PATCH .../complete: no `completed` toggles the task, a boolean sets it."""
 
     completed = StrictBooleanField(required=False)

@@ -1,4 +1,7 @@
-"""Writes on tasks: each in one transaction, under a row lock when it reads before it writes."""
+"""Writes on tasks: each in one transaction, under a row lock when it reads before it writes.
+
+Within a request the transaction is the request's own (AtomicWritesMiddleware): `savepoint=False` joins it
+without a savepoint's two round trips, and any failure rolls back the request as a whole."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from django.utils import timezone
 
 from authn.models import User
 from tasks.models import IdempotencyRecord, Task, TaskTag, TaskTombstone
-from tasks.recurrence import Rule
+from tasks.recurrence import Rule, merged_rule
 
 COPIED_TO_NEXT_OCCURRENCE = ("title", "description", "priority", "tags", "owner_id")
 
@@ -70,8 +73,12 @@ def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | Non
     if "recurrence" not in data and "due_at" not in data:
         return task.recurrence if task else None
     rule = data.get("recurrence", task.recurrence if task else None)
-    if not rule:
+    if rule is None:
         return None
+    # A POST or PUT sends a whole rule (the serializer filled in its defaults); a PATCH may send one member.
+    rule = merged_rule(task, rule)
+    if "freq" not in rule:
+        raise TaskConflict("a partial rule for a task whose rule was removed meanwhile")
     if "due_at" in data:
         anchor = data["due_at"]
     elif task is not None and task.recurrence:
@@ -90,7 +97,7 @@ def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | Non
 def task_create(*, owner: User, data: dict[str, Any]) -> Task:
     """Create a task for `owner` from validated data."""
     fields = {key: value for key, value in data.items() if key != "recurrence"}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         task = Task(owner=owner, **fields)
         task.recurrence = _recurrence(data, None)
         if task.completed:
@@ -102,7 +109,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
 
 def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
     """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked = _lock(task, if_match)
         for field, value in data.items():
             if field not in ("recurrence", "completed"):
@@ -110,7 +117,7 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
         # The serializer validated against the row as it was read; check again against the locked row.
         if locked.remind_at and locked.due_at and locked.remind_at > locked.due_at:
             raise TaskConflict("remind_at would be after due_at")
-        if data.get("recurrence", locked.recurrence) and locked.due_at is None:
+        if data.get("recurrence", locked.recurrence) is not None and locked.due_at is None:
             raise TaskConflict("a recurring task would have no due_at")
         locked.recurrence = _recurrence(data, locked)
         if "completed" in data:
@@ -125,7 +132,7 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
 def task_complete(*, task: Task, completed: bool | None = None, if_match: str | None = None) -> Task:
     """Set `completed` (toggle when None) under a row lock; completing a recurring task, in the same
     transaction, creates its next occurrence, once. The result carries it as `completion_next`."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked = _lock(task, if_match)
         _set_completed(locked, (not locked.completed) if completed is None else completed)
         save_new_version(locked)
@@ -167,7 +174,7 @@ def _next_occurrence(task: Task) -> Task | None:
 
 def task_delete(*, task: Task, if_match: str | None = None) -> None:
     """Delete the task and leave a tombstone, so offline clients learn of it when they sync."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked = _lock(task, if_match)
         TaskTombstone.objects.create(owner_id=locked.owner_id, task_id=locked.pk)
         locked.delete()

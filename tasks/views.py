@@ -24,6 +24,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from evotodo.api import StrictQueryParamsMixin
 from tasks.filters import AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
@@ -94,7 +95,7 @@ LIST_RESPONSE = OpenApiResponse(
     partial_update=extend_schema(parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}),
     destroy=extend_schema(parameters=[IF_MATCH], responses={204: None, 412: CHANGED}),
 )
-class TaskViewSet(viewsets.ModelViewSet):
+class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     """The caller's tasks; anybody else's task is a 404, as if it did not exist."""
 
     serializer_class = TaskSerializer
@@ -102,7 +103,15 @@ class TaskViewSet(viewsets.ModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = TaskFilter
     pagination_class = LinkHeaderPagination
-    lookup_value_regex = "[0-9]+"
+    # Ids are 64-bit: a longer number cannot be a task (and would overflow the database's integer), so
+    # the URL does not match and the answer is the same 404 as for any id that is not yours.
+    lookup_value_regex = "[0-9]{1,18}"
+    repeatable_query_params = frozenset({"tag"})
+
+    def query_params_for(self, action: str | None) -> frozenset[str]:
+        if action == "list":
+            return frozenset(TaskFilter.base_filters) | LinkHeaderPagination.query_params
+        return frozenset()
 
     def get_queryset(self) -> QuerySet[Task]:
         if getattr(self, "swagger_fake_view", False):
@@ -230,7 +239,7 @@ class UserTaskViewSet(TaskViewSet):
     permission_classes = [IsAuthenticated, IsPathUser]
 
 
-class TagListView(generics.ListAPIView):
+class TagListView(StrictQueryParamsMixin, generics.ListAPIView):
     """The caller's tags with how many of their tasks carry each, most used first."""
 
     serializer_class = TagCountSerializer

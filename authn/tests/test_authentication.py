@@ -37,11 +37,60 @@ def test_no_credentials_is_401_not_authenticated_with_a_bearer_challenge(db: Any
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-@pytest.mark.parametrize("header", ["Basic YWxpY2U6c2VjcmV0", "Token abc", "", "   "])
-def test_other_schemes_are_not_authenticated(header: str, db: Any) -> None:
+@pytest.mark.parametrize("header", ["", "   "])
+def test_an_empty_header_is_not_authenticated(header: str, db: Any) -> None:
     response = get_me(header)
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert not User.objects.exists()
+
+
+# Another scheme, or a token with no scheme, used to be answered `not_authenticated` as if nothing had been sent,
+# which hid the client's mistake; it is now `authorization_header_invalid`, saying how to send the token. Each
+# token below is valid for a new user, so an acceptance would show as a user created.
+WRONG_SCHEMES = ["{token}", "Basic {token}", "Token {token}", "JWT {token}", "Digest {token}", "Basic YWxpY2U6c2VjcmV0"]
+
+
+@pytest.mark.parametrize("shape", WRONG_SCHEMES)
+@pytest.mark.parametrize(("method", "path"), [("get", "/api/me"), ("get", "/api/tasks"), ("post", "/api/tasks")])
+def test_a_token_without_the_bearer_scheme_is_401_authorization_header_invalid(
+    shape: str, method: str, path: str, db: Any, claims_for: Callable[..., dict], signing_key: SigningKeyPair
+) -> None:
+    newcomer = User(better_auth_id=better_auth_id("dave"), email="dave@example.com", name="Dave")
+    token = signing_key.sign(claims_for(newcomer))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=shape.format(token=token))
+    response = client.post(path, {"title": "x"}, format="json") if method == "post" else client.get(path)
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "The Authorization header must be 'Bearer <token>'.",
+        "code": "authorization_header_invalid",
+    }
+    assert response["WWW-Authenticate"] == INVALID_TOKEN_CHALLENGE
+    assert token.rsplit(".", 1)[1] not in response.content.decode()
+    assert not User.objects.exists()  # and so no task either: a task needs an owner
+
+
+def test_a_bare_token_is_not_an_acceptance_for_an_existing_user_either(
+    alice: User, token_for: Callable[..., str]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stale = timezone.now() - timedelta(minutes=6)  # an acceptance would record a new last_seen_at
+    User.objects.filter(pk=alice.pk).update(last_seen_at=stale)
+    response = get_me(token_for(alice))
+    assert (response.status_code, response.json()["code"]) == (401, "authorization_header_invalid")
+    assert User.objects.get(pk=alice.pk).last_seen_at == stale
+
+
+def test_a_basic_header_does_not_close_the_public_schema(db: Any) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic YWxpY2U6c2VjcmV0")
+    response = client.get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer a, Bearer b"])

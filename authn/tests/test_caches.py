@@ -64,6 +64,18 @@ def test_a_cached_token_is_never_used_past_its_exp(
     assert len(decodes) == 2
 
 
+def test_a_secret_removed_from_the_settings_invalidates_the_tokens_it_verified(
+    alice: User, claims_for: Callable[..., dict], settings: Any
+) -> None:
+    # The receiver that clears the cache lives in tokens.py, beside the cache, not in conf.py.
+    token = hs256_token(claims_for(alice))
+    verify_token(token)
+    settings.BETTER_AUTH = {**settings.BETTER_AUTH, "SECRET": "a-new-shared-secret-0123456789-abcdefghijklmn"}
+    assert len(verified_tokens) == 0
+    with pytest.raises(TokenSignatureInvalid):
+        verify_token(token)
+
+
 def test_rejections_are_not_cached(alice: User, claims_for: Callable[..., dict], decodes: list[str]) -> None:
     forged = hs256_token(claims_for(alice), "not-the-secret-0123456789-abcdefghijklmnopqrst")
     for _ in range(3):

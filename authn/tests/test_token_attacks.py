@@ -200,12 +200,18 @@ def test_the_same_claims_properly_signed_are_accepted(
     assert User.objects.filter(better_auth_id=victim.better_auth_id).exists()
 
 
-@pytest.mark.parametrize("header", ["Basic dmljdGltOnB3", "Digest username=victim", "Token abc", "JWT abc", "Bearer"])
-def test_other_schemes_and_empty_bearer_are_401(header: str, db: Any) -> None:
+@pytest.mark.parametrize(
+    "header", ["Basic dmljdGltOnB3", "Digest username=victim", "Token abc", "JWT abc", "Bearer", "eyJhbGciOi.e30.x"]
+)
+def test_other_schemes_bare_tokens_and_empty_bearer_are_401_authorization_header_invalid(header: str, db: Any) -> None:
+    # Other schemes and bare tokens were `not_authenticated` (ignored as not ours); they are now named as a
+    # malformed header, like an empty Bearer, so a client sending its token wrongly is told so.
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     response = client.get("/api/me")
     assert response.status_code == 401
+    assert response.json()["code"] == "authorization_header_invalid"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
     assert not User.objects.exists()
 
 

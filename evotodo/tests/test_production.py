@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import subprocess
 import sys
 from typing import Any
@@ -15,42 +16,102 @@ from rest_framework.test import APIClient
 
 from authn.models import User
 
-PRODUCTION_ENV = {
-    "DJANGO_DEBUG": "false",
-    "DJANGO_SECRET_KEY": "k7#Qz!p2Lw9@vR4xT8&mN3$bY6^cF1*hJ5(gD0)sA-eU+iO=lK~oP[rS]tW{yX}zV",
-    "DJANGO_ALLOWED_HOSTS": "api.example.com",
-    "DJANGO_HSTS_PRELOAD": "true",
-    "DATABASE_URL": "postgres://evotodo:secret@db.internal:5432/evotodo",
-    "BETTER_AUTH_URL": "https://app.example.com",
-    "CORS_ALLOWED_ORIGINS": "https://app.example.com",
-}
+STRONG_SECRET_KEY = "k7#Qz!p2Lw9@vR4xT8&mN3$bY6^cF1*hJ5(gD0)sA-eU+iO=lK~oP[rS]tW{yX}zV"
+
+
+def readme_production_env() -> dict[str, str]:
+    """The variables that the README's Production section exports, with a real secret for its `...`."""
+    section = (settings.BASE_DIR / "README.md").read_text().split("\n## Production", 1)[1]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    env: dict[str, str] = {}
+    for line in block.splitlines():
+        if line.startswith("export "):
+            env.update(item.split("=", 1) for item in shlex.split(line)[1:])
+    assert env, "the README's Production section exports no variables any more"
+    return {**env, "DJANGO_SECRET_KEY": STRONG_SECRET_KEY} if env.get("DJANGO_SECRET_KEY") == "..." else env
+
+
+def clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BETTER_AUTH_", "DATABASE_"))}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BETTER_AUTH_", "DATABASE_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "evotodo.settings", **env},
+        env={**clean_environment(), "DJANGO_SETTINGS_MODULE": "evotodo.settings", **env},
         capture_output=True,
         text=True,
         check=False,
     )
 
 
-def test_check_deploy_reports_no_issues_with_production_values() -> None:
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+@pytest.fixture(scope="module")
+def collected_static_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A STATIC_ROOT with collectstatic's manifest in it, as after the README's deployment steps."""
+    root = tmp_path_factory.mktemp("static")
+    (root / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    return str(root)
+
+
+@pytest.fixture
+def production_env(collected_static_root: str) -> dict[str, str]:
+    return {**readme_production_env(), "DJANGO_STATIC_ROOT": collected_static_root}
+
+
+def test_check_deploy_with_the_readmes_production_values_reports_only_the_hsts_preload_choice(
+    production_env: dict[str, str],
+) -> None:
+    result = manage("check", "--deploy", **production_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "security.W021" in result.stderr
+    assert "System check identified 1 issue" in result.stderr
+
+
+def test_check_deploy_reports_no_issues_once_hsts_preload_is_chosen(production_env: dict[str, str]) -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env, DJANGO_HSTS_PRELOAD="true")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
-def test_check_deploy_flags_ssl_redirect_turned_off_without_a_proxy_header() -> None:
-    result = manage("check", "--deploy", **{**PRODUCTION_ENV, "DJANGO_SECURE_SSL_REDIRECT": "false"})
+def test_check_deploy_says_to_collect_static_files_when_they_are_missing(
+    production_env: dict[str, str], tmp_path: Any
+) -> None:
+    result = manage("check", "--deploy", **{**production_env, "DJANGO_STATIC_ROOT": str(tmp_path)})
+    assert result.returncode != 0
+    assert "evotodo.E001" in result.stderr
+    assert "collectstatic --noinput" in result.stderr
+
+
+def test_gunicorn_refuses_to_start_without_collected_static_files(
+    production_env: dict[str, str], tmp_path: Any
+) -> None:
+    env = {
+        **clean_environment(),
+        **production_env,
+        "DJANGO_SETTINGS_MODULE": "evotodo.settings",
+        "DJANGO_STATIC_ROOT": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "evotodo.wsgi", "--bind", "127.0.0.1:0", "--workers", "1"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Static files have not been collected" in result.stderr
+
+
+def test_check_deploy_flags_ssl_redirect_turned_off_without_a_proxy_header(production_env: dict[str, str]) -> None:
+    result = manage("check", "--deploy", **{**production_env, "DJANGO_SECURE_SSL_REDIRECT": "false"})
     assert "security.W008" in result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key() -> None:
-    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "DJANGO_SECRET_KEY"}
+def test_production_refuses_to_start_without_a_secret_key(production_env: dict[str, str]) -> None:
+    env = {key: value for key, value in production_env.items() if key != "DJANGO_SECRET_KEY"}
     result = manage("check", **env)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required" in result.stderr
@@ -59,8 +120,8 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
 @pytest.mark.parametrize(
     ("name", "value"), [("DJANGO_DEBUG", "maybe"), ("API_THROTTLE_USER", "lots"), ("LOG_FORMAT", "xml")]
 )
-def test_junk_settings_are_refused_at_start(name: str, value: str) -> None:
-    result = manage("check", **{**PRODUCTION_ENV, name: value})
+def test_junk_settings_are_refused_at_start(name: str, value: str, production_env: dict[str, str]) -> None:
+    result = manage("check", **{**production_env, name: value})
     assert result.returncode != 0
     assert name in result.stderr
 

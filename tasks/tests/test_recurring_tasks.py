@@ -116,3 +116,70 @@ def test_concurrent_completions_create_exactly_one_next_occurrence(alice: User, 
 
     assert run_concurrently(complete, 4) == [200] * 4
     assert Task.objects.filter(title="Standup").count() == 2
+
+
+@pytest.fixture
+def one_off(alice: User) -> Task:
+    from tasks.tests.factories import TaskFactory
+
+    return TaskFactory(owner=alice, due_at=datetime.fromisoformat("2027-03-01T09:00:00+01:00"))
+
+
+def test_patching_a_bare_freq_onto_a_one_off_task_makes_it_recur_with_the_defaults(
+    one_off: Task, alice_client: APIClient
+) -> None:
+    response = alice_client.patch(f"/api/tasks/{one_off.pk}", {"recurrence": {"freq": "weekly"}}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["recurrence"] == {"freq": "weekly", "interval": 1, "until": None}
+    stored = Task.objects.get(pk=one_off.pk).recurrence
+    assert (stored["freq"], stored["interval"], stored["until"]) == ("weekly", 1, None)
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ({"interval": 3}, {"freq": "monthly", "interval": 3, "until": None}),
+        ({"until": "2027-12-31"}, {"freq": "monthly", "interval": 1, "until": "2027-12-31"}),
+        ({"freq": "yearly"}, {"freq": "yearly", "interval": 1, "until": None}),
+        ({}, {"freq": "monthly", "interval": 1, "until": None}),
+    ],
+)
+def test_each_member_of_the_rule_can_be_patched_on_its_own_and_the_rest_is_kept(
+    patch: dict[str, Any], expected: dict[str, Any], monthly: Task, alice_client: APIClient
+) -> None:
+    anchor = monthly.recurrence["anchor"]
+    response = alice_client.patch(f"/api/tasks/{monthly.pk}", {"recurrence": patch}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["recurrence"] == expected
+    stored = Task.objects.get(pk=monthly.pk).recurrence
+    assert {key: stored[key] for key in expected} == expected
+    assert stored["anchor"] == anchor  # the series keeps its month-end anchor
+
+
+def test_patching_a_rule_without_freq_onto_a_one_off_task_is_a_400(one_off: Task, alice_client: APIClient) -> None:
+    response = alice_client.patch(f"/api/tasks/{one_off.pk}", {"recurrence": {"interval": 2}}, format="json")
+    assert response.status_code == 400
+    assert "freq" in response.json()["errors"]["recurrence"]
+    assert Task.objects.get(pk=one_off.pk).recurrence is None
+
+
+def test_a_put_replaces_the_rule_and_fills_in_its_defaults(monthly: Task, alice_client: APIClient) -> None:
+    alice_client.patch(f"/api/tasks/{monthly.pk}", {"recurrence": {"interval": 3}}, format="json")
+    response = alice_client.put(
+        f"/api/tasks/{monthly.pk}", {"title": "Pay rent", "recurrence": {"freq": "monthly"}}, format="json"
+    )
+    assert response.json()["recurrence"] == {"freq": "monthly", "interval": 1, "until": None}
+
+
+def test_patching_null_stops_the_series(monthly: Task, alice_client: APIClient) -> None:
+    response = alice_client.patch(f"/api/tasks/{monthly.pk}", {"recurrence": None}, format="json")
+    assert response.json()["recurrence"] is None
+    assert Task.objects.get(pk=monthly.pk).recurrence is None
+
+
+def test_a_patched_weekly_rule_schedules_the_next_occurrence_a_week_later(
+    one_off: Task, alice_client: APIClient
+) -> None:
+    alice_client.patch(f"/api/tasks/{one_off.pk}", {"recurrence": {"freq": "weekly"}}, format="json")
+    following = alice_client.patch(f"/api/tasks/{one_off.pk}/complete").json()["next"]
+    assert datetime.fromisoformat(following["due_at"]) == datetime.fromisoformat("2027-03-08T09:00:00+01:00")

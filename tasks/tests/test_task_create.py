@@ -27,7 +27,6 @@ def test_owner_id_and_timestamps_in_the_body_are_ignored(alice: User, bob: User,
         {
             "title": "Mine",
             "user_id": bob.better_auth_id,
-            "owner": bob.pk,
             "id": 999_999,
             "created_at": "2001-01-01T00:00:00Z",
             "updated_at": "2001-01-01T00:00:00Z",
@@ -40,6 +39,15 @@ def test_owner_id_and_timestamps_in_the_body_are_ignored(alice: User, bob: User,
     assert task.pk != 999_999
     assert task.created_at.year > 2001
     assert not Task.objects.filter(owner=bob).exists()
+
+
+def test_an_owner_field_in_the_body_is_an_unknown_field_and_creates_nothing(
+    alice: User, bob: User, alice_client: APIClient
+) -> None:
+    response = alice_client.post("/api/tasks", {"title": "Mine", "owner": bob.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_field"
+    assert not Task.objects.exists()
 
 
 def test_completed_can_be_set_on_create(alice: User, alice_client: APIClient) -> None:

@@ -52,11 +52,19 @@ def test_patch_changes_only_the_given_fields(alices_task: Task, alice_client: AP
 def test_patch_cannot_move_my_task_to_another_user(
     alices_task: Task, alice: User, bob: User, alice_client: APIClient
 ) -> None:
-    response = alice_client.patch(
-        f"/api/tasks/{alices_task.pk}", {"user_id": bob.better_auth_id, "owner": bob.pk}, format="json"
-    )
+    response = alice_client.patch(f"/api/tasks/{alices_task.pk}", {"user_id": bob.better_auth_id}, format="json")
     assert response.status_code == 200
     assert Task.objects.get(pk=alices_task.pk).owner == alice
+
+
+def test_patch_with_an_owner_field_is_an_unknown_field_and_changes_nothing(
+    alices_task: Task, alice: User, bob: User, alice_client: APIClient
+) -> None:
+    response = alice_client.patch(f"/api/tasks/{alices_task.pk}", {"title": "Moved", "owner": bob.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"owner": ["Unknown field."]}
+    task = Task.objects.get(pk=alices_task.pk)
+    assert (task.owner, task.title, task.version) == (alice, alices_task.title, alices_task.version)
 
 
 def test_delete_my_task_is_204_and_removes_it(alices_task: Task, alice_client: APIClient) -> None:
@@ -86,9 +94,11 @@ def test_missing_or_malformed_id_is_404(task_id: str, alices_task: Task, alice_c
     assert response.json()["code"] == "not_found"
 
 
-def test_filters_do_not_hide_a_single_task(alices_task: Task, alice_client: APIClient) -> None:
+def test_list_parameters_on_a_single_task_are_unknown_parameters(alices_task: Task, alice_client: APIClient) -> None:
     response = alice_client.get(f"/api/tasks/{alices_task.pk}", {"status": "completed", "sort": "bogus"})
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_parameter"
+    assert set(response.json()["errors"]) == {"sort", "status"}
 
 
 def test_detail_without_a_token_is_401(alices_task: Task, api_client: APIClient) -> None:

@@ -1,0 +1,53 @@
+"""Date-times that clients send: ISO 8601 with an offset, and only what every part of the service can hold.
+
+PostgreSQL stores offsets up to ±15:59 and Python's `datetime` holds years 1-9999: a value outside either
+would be stored and then fail every read (or fail the write itself), so it is refused on the way in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+MAX_OFFSET = timedelta(hours=15, minutes=59)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+class DateTimeRejected(ValueError):
+    """A date-time the API does not take; `code` says why, the message says how to fix it."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether an aware date-time is an instant between years 1 and 9999 in UTC (where it is stored)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+def parse_aware_datetime(value: Any) -> datetime:
+    """An ISO 8601 date-time with an offset of at most ±15:59, in years 1-9999 once in UTC."""
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed, but no such moment: month 13, hour 25, offset +99:00
+        parsed = None
+    if parsed is None:
+        raise DateTimeRejected("Enter an ISO 8601 date-time, e.g. 2026-12-01T09:00:00+01:00.", "invalid")
+    offset = parsed.utcoffset()
+    if offset is None:
+        raise DateTimeRejected(
+            "Give the time zone offset (e.g. Z or +01:00): a time without one is ambiguous.", "invalid"
+        )
+    if abs(offset) > MAX_OFFSET:
+        raise DateTimeRejected("The UTC offset must be between -15:59 and +15:59.", "offset_out_of_range")
+    if not in_range(parsed):
+        raise DateTimeRejected("The date must fall between years 1 and 9999 in UTC.", "out_of_range")
+    return parsed
