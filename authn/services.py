@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -96,12 +97,17 @@ def user_from_claims(claims: dict[str, Any], *, now: datetime | None = None) -> 
     cached = recent_users.get(claims["sub"], profile)
     if cached is not None:
         return cached
-    user = _user_from_database(claims["sub"], profile, now or timezone.now())
-    recent_users.put(user)
+    user, created = _user_from_database(claims["sub"], profile, now or timezone.now())
+    if created:
+        # The row is this request's own write: remember it only once it is committed, or a request that
+        # fails and rolls back would leave every later one in this process a user that does not exist.
+        transaction.on_commit(lambda: recent_users.put(user))
+    else:
+        recent_users.put(user)
     return user
 
 
-def _user_from_database(sub: str, profile: dict[str, str], now: datetime) -> User:
+def _user_from_database(sub: str, profile: dict[str, str], now: datetime) -> tuple[User, bool]:
     user, created = User.objects.get_or_create(
         better_auth_id=sub, defaults={**profile, "password": make_password(None), "last_seen_at": now}
     )
@@ -113,4 +119,4 @@ def _user_from_database(sub: str, profile: dict[str, str], now: datetime) -> Use
             User.objects.filter(pk=user.pk).update(**changed)
             for field, value in changed.items():
                 setattr(user, field, value)
-    return user
+    return user, created
