@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -40,6 +41,27 @@ def test_body_over_the_limit_is_a_json_413(alice: User, alice_client: APIClient,
     settings.API_MAX_BODY_BYTES = 4096
     body = b'{"title": "x", "description": "' + b"a" * 5000 + b'"}'
     assert_refused(post_raw(alice_client, body), 413, "request_too_large")
+
+
+@pytest.mark.parametrize("size", [262_145, 5_000_000])
+def test_a_body_over_the_default_limit_is_a_413_naming_it_and_logged_once_without_a_traceback(
+    size: int, alice: User, alice_client: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = b'{"title": "x", "description": "' + b"a" * size + b'"}'
+    with caplog.at_level(logging.INFO):
+        response = post_raw(alice_client, body)
+    assert_refused(response, 413, "request_too_large")
+    assert "262144 bytes" in response.json()["detail"]
+    assert [(r.levelname, r.exc_info) for r in caplog.records if r.levelno >= logging.WARNING] == [("WARNING", None)]
+
+
+def test_a_chunked_body_from_a_server_that_does_not_end_the_input_is_a_411(
+    alice: User, alice_client: APIClient
+) -> None:
+    response = alice_client.generic(
+        "POST", "/api/tasks", b"", content_type="application/json", HTTP_TRANSFER_ENCODING="chunked"
+    )
+    assert_refused(response, 411, "length_required")
 
 
 def test_invalid_utf8_is_400(alice: User, alice_client: APIClient) -> None:
