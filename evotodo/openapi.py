@@ -48,3 +48,53 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
                     continue
                 responses.setdefault(status, {"description": description, "content": reference})
     return result
+
+
+# What a client can do with the task a create returned, by operationId; the path-style twin is `user_` + it.
+TASK_LINKS = {
+    "RetrieveTask": "tasks_retrieve",
+    "UpdateTask": "tasks_update",
+    "PartialUpdateTask": "tasks_partial_update",
+    "CompleteTask": "tasks_complete",
+    "DestroyTask": "tasks_destroy",
+}
+TASK_CREATES = ("tasks_create", "user_tasks_create")
+# The path-style routes take the caller's own Better Auth id, which /api/me returns as `id`.
+MY_TASKS_LINKS = {"CreateMyTask": "user_tasks_create"}
+
+
+def link_task_operations(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Publish OpenAPI links, so that clients (and Schemathesis's stateful phase) can follow the data: the 201 of
+    each task create leads to the operations on the new task in both route families (its `id`, and its owner's
+    `user_id` for the path-style ones), and /api/me to the path-style create. A link is added
+    only when its target operation is published."""
+    operations = {
+        operation.get("operationId"): operation
+        for item in result.get("paths", {}).values()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+    def add_links(source: str, status: str, links: dict[str, tuple[str, dict[str, str]]]) -> None:
+        response = operations.get(source, {}).get("responses", {}).get(status)
+        if response is None:
+            return
+        for name, (target, parameters) in links.items():
+            if target in operations:
+                response.setdefault("links", {})[name] = {"operationId": target, "parameters": dict(parameters)}
+
+    on_the_task = {
+        **{name: (target, {"id": "$response.body#/id"}) for name, target in TASK_LINKS.items()},
+        **{
+            f"PathStyle{name}": (f"user_{target}", {"user_id": "$response.body#/user_id", "id": "$response.body#/id"})
+            for name, target in TASK_LINKS.items()
+        },
+    }
+    for create in TASK_CREATES:
+        add_links(create, "201", on_the_task)
+    add_links(
+        "me_retrieve",
+        "200",
+        {name: (target, {"user_id": "$response.body#/id"}) for name, target in MY_TASKS_LINKS.items()},
+    )
+    return result
