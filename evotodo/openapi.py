@@ -14,7 +14,8 @@ ERROR_SCHEMA = {
     },
 }
 ERRORS = {
-    "400": "Invalid input or query parameter; `errors` names the field.",
+    "400": "Invalid input or query parameter (`invalid`), or an unknown body member or query parameter "
+    "(`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each.",
     "401": 'No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`).',
     "403": "The path's user_id is not yours.",
     "404": "No such task of yours.",
@@ -97,4 +98,34 @@ def link_task_operations(result: dict[str, Any], generator: Any, request: Any, p
         "200",
         {name: (target, {"user_id": "$response.body#/id"}) for name, target in MY_TASKS_LINKS.items()},
     )
+    return result
+
+
+# Text the API refuses although JSON allows it: blank after trimming, or holding a NUL character.
+VISIBLE_TEXT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+DATETIME_RULE = "An offset is required, at most ±15:59; the instant must fall in years 1-9999 in UTC."
+
+
+def describe_request_rules(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Request bodies as strict as the server: unknown members are refused (`additionalProperties: false`),
+    titles and tags must hold visible text, date-times say their limits, and a PATCH's `recurrence` may carry
+    any one member (it is merged into the stored rule), so it has a schema of its own without `required`."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, schema in schemas.items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+            properties = schema.get("properties", {})
+            if "title" in properties:
+                properties["title"]["pattern"] = VISIBLE_TEXT
+            if "tags" in properties:
+                properties["tags"]["items"]["pattern"] = VISIBLE_TEXT
+            for field in ("due_at", "remind_at"):
+                if field in properties:
+                    properties[field]["description"] = DATETIME_RULE
+    if "RecurrenceRequest" in schemas and "PatchedTaskRequest" in schemas:
+        patched = {key: value for key, value in schemas["RecurrenceRequest"].items() if key != "required"}
+        schemas["PatchedRecurrenceRequest"] = patched
+        schemas["PatchedTaskRequest"]["properties"]["recurrence"]["allOf"] = [
+            {"$ref": "#/components/schemas/PatchedRecurrenceRequest"}
+        ]
     return result

@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "evotodo.openapi.strip_trailing_slashes",
         "evotodo.openapi.document_errors",
         "evotodo.openapi.link_task_operations",
+        "evotodo.openapi.describe_request_rules",
     ],
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -32,15 +33,17 @@ STATUS_CHOICES = [("all", "all"), ("pending", "pending"), ("completed", "complet
 BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
 
 
+# A time followed by a space and an offset (`+01:00`, `+0100` or `+01`) whose `+` a URL turned into a space.
+UNENCODED_PLUS = re.compile(r"^(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?) ([0-9]{2}(?::?[0-9]{2})?)$")
+
+
 class AwareDateTimeFormField(forms.Field):
     """An ISO 8601 date-time with its offset. A `+` that a URL turned into a space is put back."""
 
     def to_python(self, value: Any) -> datetime | None:
         if value in (None, ""):
             return None
-        text = str(value).strip()
-        if len(text) > 6 and text[-6] == " " and text[-5:-3].isdigit():
-            text = text[:-6] + "+" + text[-5:]
+        text = UNENCODED_PLUS.sub(r"\1+\2", str(value).strip())
         try:
             return parse_aware_datetime(text)
         except DateTimeRejected as e:

@@ -68,6 +68,16 @@ def test_offset_whose_plus_became_a_space_in_the_url_is_understood(planned: None
     assert titles(response) == ["later"]
 
 
+@pytest.mark.parametrize(("offset", "minutes"), [("+05:30", 330), ("+0530", 330), ("+05", 300)])
+def test_an_unencoded_plus_is_understood_in_every_offset_form(
+    offset: str, minutes: int, planned: None, alice_client: APIClient
+) -> None:
+    local = (timezone.now() + timedelta(days=2)).astimezone(timezone.get_fixed_timezone(minutes))
+    text = local.strftime("%Y-%m-%dT%H:%M:%S") + offset
+    encoded = titles(alice_client.get("/api/tasks", {"due_after": text}))
+    assert titles(alice_client.get(f"/api/tasks?due_after={text}")) == encoded == ["later"]
+
+
 def test_overdue_means_due_in_the_past_and_not_completed(planned: None, alice_client: APIClient) -> None:
     assert titles(alice_client.get("/api/tasks", {"overdue": "true"})) == ["overdue"]
     assert "overdue" not in titles(alice_client.get("/api/tasks", {"overdue": "false"}))
