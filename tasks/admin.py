@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tasks.models import Task
-from tasks.services import save_new_version, tasks_set_completed
+from tasks.services import task_save_from_admin, tasks_set_completed
 
 
 @admin.register(Task)
@@ -52,10 +52,12 @@ class TaskAdmin(admin.ModelAdmin):
         return task.owner.email
 
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
+        # A new ETag (API clients holding the old one get a 412) and a change in the sync feed of its owner,
+        # and of its previous owner when an admin gave it to someone else.
         if change:
-            save_new_version(obj)  # a new ETag, so API clients holding the old one get a 412
+            task_save_from_admin(task=obj, previous_owner_id=form.initial.get("owner"))
         else:
-            super().save_model(request, obj, form, change)
+            task_save_from_admin(task=obj, previous_owner_id=None)
 
     @admin.display(description="tags")
     def tag_list(self, task: Task) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db.models import DateTimeField, Expression, F, Value
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 
 MAX_OFFSET = timedelta(hours=15, minutes=59)
@@ -51,3 +53,9 @@ def parse_aware_datetime(value: Any) -> datetime:
     if not in_range(parsed):
         raise DateTimeRejected("The date must fall between years 1 and 9999 in UTC.", "out_of_range")
     return parsed
+
+
+def due_sort_key(missing: datetime) -> Expression:
+    """What the list sorts by for `due`: the due date, or `missing` for a task without one (the latest
+    instant to put them last in ascending order, the earliest for descending); an index holds the same."""
+    return Coalesce(F("due_at"), Value(missing, output_field=DateTimeField()), output_field=DateTimeField())

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from authn.models import User
 from tasks.models import Task
+from tasks.sync import claim_change_seq
 
 DEMO_ID_PREFIX = "demo"
 DEMO_EMAIL_DOMAIN = "demo.evotodo.test"
@@ -100,7 +101,12 @@ def seed_demo(
         batch: list[Task] = []
         for done, user in enumerate(demo_users, start=1):
             number = wanted[user.better_auth_id]
-            batch += [demo_task(user, n, number, now) for n in range(counts.get(user.pk, 0), tasks_per_user)]
+            new = [demo_task(user, n, number, now) for n in range(counts.get(user.pk, 0), tasks_per_user)]
+            if new:  # numbered in the user's change sequence, so the sync feed carries them
+                last = claim_change_seq(user.pk, len(new))
+                for offset, task in enumerate(new):
+                    task.change_seq = last - len(new) + 1 + offset
+            batch += new
             if len(batch) >= BATCH_SIZE:
                 created += len(Task.objects.bulk_create(batch, batch_size=BATCH_SIZE))
                 batch = []

@@ -7,28 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
 from tasks.datetimes import DateTimeRejected, parse_aware_datetime
 from tasks.models import MAX_TAGS, TAG_MAX_LENGTH, Priority, Task, TaskTag
+from tasks.ordering import SORT_KEYS
 from tasks.services import tag_keys
 
-# Each sort ends with the id, so equal values still page in a stable order.
-SORT_ORDERINGS: dict[str, list[Any]] = {
-    "created": ["created_at", "id"],
-    "-created": ["-created_at", "-id"],
-    "title": [Lower("title").asc(), "title", "id"],
-    "-title": [Lower("title").desc(), "-title", "-id"],
-    "updated": ["updated_at", "id"],
-    "-updated": ["-updated_at", "-id"],
-    "due": [F("due_at").asc(nulls_last=True), "id"],
-    "-due": [F("due_at").desc(nulls_last=True), "-id"],
-    "priority": ["-priority", "id"],  # high first
-    "-priority": ["priority", "-id"],
-}
 STATUS_CHOICES = [("all", "all"), ("pending", "pending"), ("completed", "completed")]
 BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
 
@@ -100,7 +87,7 @@ class TaskFilter(filters.FilterSet):
         help_text="Sync: everything changed since then, deletions included as tombstones, oldest change first.",
     )
     sort = filters.ChoiceFilter(
-        choices=[(key, key) for key in SORT_ORDERINGS], method="filter_sort", help_text="Default: -created."
+        choices=[(key, key) for key in SORT_KEYS], method="filter_sort", help_text="Default: -created."
     )
 
     class Meta:
@@ -150,4 +137,4 @@ class TaskFilter(filters.FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
 
     def filter_sort(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
-        return queryset.order_by(*SORT_ORDERINGS[value])
+        return queryset  # the pagination sorts, so that it can resume after a row (tasks.ordering)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
+
+from tasks.datetimes import EARLIEST, LATEST, due_sort_key
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
@@ -42,6 +46,8 @@ class Task(models.Model):
     )
     # Bumped by every write; the ETag is built from it.
     version = models.PositiveIntegerField(default=1)
+    # The owner's change number of this task's last change (tasks.sync): what the sync feed is ordered by.
+    change_seq = models.BigIntegerField(default=0, editable=False)
     # A default rather than auto_now_add, so imports and demo data can keep their original dates.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,7 +62,15 @@ class Task(models.Model):
             models.Index(fields=["owner", "updated_at", "id"], name="task_owner_updated_idx"),
             # due_before/due_after/overdue/has_due and sort=due.
             models.Index(fields=["owner", "due_at", "id"], name="task_owner_due_idx"),
-            models.Index(fields=["owner", "priority", "id"], name="task_owner_priority_idx"),
+            # sort=priority (high first, then by id) and sort=-priority (read backwards); priority=.
+            models.Index(fields=["owner", "-priority", "id"], name="task_owner_priority_sort_idx"),
+            # sort=title and sort=-title, by the same expressions as tasks.ordering.
+            models.Index(F("owner"), Lower("title"), F("title"), F("id"), name="task_owner_title_idx"),
+            # sort=due and sort=-due: tasks without a due date last either way (tasks.ordering).
+            models.Index(F("owner"), due_sort_key(LATEST), F("id"), name="task_owner_due_sort_idx"),
+            models.Index(F("owner"), due_sort_key(EARLIEST), F("id"), name="task_owner_due_desc_sort_idx"),
+            # The sync feed: one owner's changes after a change number.
+            models.Index(fields=["owner", "change_seq"], name="task_owner_change_idx"),
         ]
 
     # Set by task_complete: the next occurrence that completing this task scheduled (not stored).
@@ -93,12 +107,30 @@ class TaskTombstone(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     task_id = models.BigIntegerField(unique=True)
     deleted_at = models.DateTimeField(default=timezone.now)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["owner", "deleted_at", "task_id"], name="tombstone_owner_deleted_idx")]
+        indexes = [
+            models.Index(fields=["owner", "deleted_at", "task_id"], name="tombstone_owner_deleted_idx"),
+            models.Index(fields=["owner", "change_seq"], name="tombstone_owner_change_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"task {self.task_id}, deleted {self.deleted_at:%Y-%m-%d %H:%M}"
+
+
+class SyncState(models.Model):
+    """One user's change counter. Every write transaction takes its change numbers from here, under this row's
+    lock (tasks.sync.claim_change_seq), so one user's changes commit in the order of their numbers."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    seq = models.BigIntegerField(default=0, help_text="The last change number given out.")
+    purged_seq = models.BigIntegerField(
+        default=0, help_text="Tombstones up to this change number have been forgotten: older tokens are expired."
+    )
+
+    def __str__(self) -> str:
+        return f"change {self.seq}"
 
 
 class IdempotencyRecord(models.Model):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from tasks.datetimes import DateTimeRejected, parse_aware_datetime
@@ -232,3 +232,42 @@ class TagCountSerializer(serializers.Serializer):
 
     name = serializers.CharField()
     count = serializers.IntegerField()
+
+
+class TaskChangeSerializer(serializers.Serializer):
+    """In the sync feed: a task created or changed, as it is now."""
+
+    type = serializers.ChoiceField(choices=["task"])
+    task = TaskSerializer()
+
+
+class TaskDeletedChangeSerializer(serializers.Serializer):
+    """In the sync feed: a task deleted (or given to another user): remove it from the local copy."""
+
+    type = serializers.ChoiceField(choices=["task_deleted"])
+    id = serializers.IntegerField()
+    deleted_at = serializers.DateTimeField()
+
+
+class SyncPageSerializer(serializers.Serializer):
+    """One page of GET /api/sync."""
+
+    changes = serializers.ListField(
+        child=PolymorphicProxySerializer(
+            component_name="Change",
+            serializers={"task": TaskChangeSerializer, "task_deleted": TaskDeletedChangeSerializer},
+            resource_type_field_name="type",
+        ),
+        help_text="Oldest change first; a task appears once per page, as it is now.",
+    )
+    next_token = serializers.CharField(
+        help_text="Send it as `token` next time. While `more` is true, ask again with it at once for the rest."
+    )
+    more = serializers.BooleanField(help_text="More changes follow: this page was cut at `limit`.")
+
+
+def sync_change(change: Task | dict[str, Any]) -> dict[str, Any]:
+    """One feed entry as JSON: `{"type": "task", "task": {...}}` or `{"type": "task_deleted", "id", "deleted_at"}`."""
+    if isinstance(change, dict):
+        return {"type": "task_deleted", "id": change["id"], "deleted_at": _iso(change["updated_at"], UTC)}
+    return {"type": "task", "task": TaskSerializer(change).data}

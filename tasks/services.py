@@ -10,12 +10,13 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from authn.models import User
-from tasks.models import IdempotencyRecord, Task, TaskTag, TaskTombstone
+from tasks.models import IdempotencyRecord, SyncState, Task, TaskTag, TaskTombstone
 from tasks.recurrence import Rule, merged_rule
+from tasks.sync import claim_change_seq
 
 COPIED_TO_NEXT_OCCURRENCE = ("title", "description", "priority", "tags", "owner_id")
 
@@ -37,18 +38,23 @@ def etag_matches(header: str, etag: str, *, weak: bool = False) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def save_new_version(task: Task) -> None:
-    """Save the task with its version bumped, so every ETag handed out before no longer matches."""
+def save_new_version(task: Task, seq: int | None = None) -> None:
+    """Save the task with its version bumped, so every ETag handed out before no longer matches, and with a
+    new change number (`seq`, when the caller took it already), so the sync feed carries the change."""
     task.version = F("version") + 1
+    task.change_seq = seq if seq is not None else claim_change_seq(task.owner_id)
     task.save()
     task.refresh_from_db(fields=["version", "updated_at"])
 
 
-def _lock(task: Task, if_match: str | None) -> Task:
+def _lock(task: Task, if_match: str | None) -> tuple[Task, int]:
+    """The task's row, locked, and the change number of this write: taken first, so that every write of a
+    user queues on the user's counter before it locks anything else (no two writes wait on each other)."""
+    seq = claim_change_seq(task.owner_id)
     locked = Task.objects.select_for_update().get(pk=task.pk)
     if if_match is not None and not etag_matches(if_match, locked.etag):
         raise TaskChanged()
-    return locked
+    return locked, seq
 
 
 def tag_keys(tags: Iterable[str]) -> list[str]:
@@ -98,7 +104,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
     """Create a task for `owner` from validated data."""
     fields = {key: value for key, value in data.items() if key != "recurrence"}
     with transaction.atomic(savepoint=False):
-        task = Task(owner=owner, **fields)
+        task = Task(owner=owner, change_seq=claim_change_seq(owner.pk), **fields)
         task.recurrence = _recurrence(data, None)
         if task.completed:
             task.completed_at = timezone.now()
@@ -110,7 +116,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
 def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
     """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
     with transaction.atomic(savepoint=False):
-        locked = _lock(task, if_match)
+        locked, seq = _lock(task, if_match)
         for field, value in data.items():
             if field not in ("recurrence", "completed"):
                 setattr(locked, field, value)
@@ -122,7 +128,7 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
         locked.recurrence = _recurrence(data, locked)
         if "completed" in data:
             _set_completed(locked, data["completed"])
-        save_new_version(locked)
+        save_new_version(locked, seq)
         if "tags" in data:
             _set_tags(locked)
     locked.owner = task.owner
@@ -133,9 +139,9 @@ def task_complete(*, task: Task, completed: bool | None = None, if_match: str | 
     """Set `completed` (toggle when None) under a row lock; completing a recurring task, in the same
     transaction, creates its next occurrence, once. The result carries it as `completion_next`."""
     with transaction.atomic(savepoint=False):
-        locked = _lock(task, if_match)
+        locked, seq = _lock(task, if_match)
         _set_completed(locked, (not locked.completed) if completed is None else completed)
-        save_new_version(locked)
+        save_new_version(locked, seq)
     locked.owner = task.owner
     if locked.completion_next is not None:
         locked.completion_next.owner = task.owner
@@ -166,6 +172,7 @@ def _next_occurrence(task: Task) -> Task | None:
         due_at=due_at,
         remind_at=remind_at,
         recurrence=task.recurrence,
+        change_seq=claim_change_seq(task.owner_id),
     )
     following.save()
     _set_tags(following)
@@ -175,9 +182,30 @@ def _next_occurrence(task: Task) -> Task | None:
 def task_delete(*, task: Task, if_match: str | None = None) -> None:
     """Delete the task and leave a tombstone, so offline clients learn of it when they sync."""
     with transaction.atomic(savepoint=False):
-        locked = _lock(task, if_match)
-        TaskTombstone.objects.create(owner_id=locked.owner_id, task_id=locked.pk)
+        locked, seq = _lock(task, if_match)
+        TaskTombstone.objects.create(owner_id=locked.owner_id, task_id=locked.pk, change_seq=seq)
         locked.delete()
+
+
+def task_save_from_admin(*, task: Task, previous_owner_id: int | None) -> None:
+    """An admin's edit: a new version and change number; a task given to another owner leaves a tombstone
+    in the previous owner's feed and arrives in the new owner's as a new change."""
+    with transaction.atomic(savepoint=False):
+        if previous_owner_id is not None and previous_owner_id != task.owner_id:
+            TaskTombstone.objects.update_or_create(
+                task_id=task.pk,
+                defaults={
+                    "owner_id": previous_owner_id,
+                    "deleted_at": timezone.now(),
+                    "change_seq": claim_change_seq(previous_owner_id),
+                },
+            )
+        if task.pk is None:
+            task.change_seq = claim_change_seq(task.owner_id)
+            task.save()
+        else:
+            save_new_version(task)
+        _set_tags(task)
 
 
 def tasks_set_completed(*, tasks: QuerySet[Task], completed: bool) -> int:
@@ -191,6 +219,13 @@ def tasks_set_completed(*, tasks: QuerySet[Task], completed: bool) -> int:
 
 def purge_expired(*, tombstones_before: datetime, idempotency_before: datetime) -> tuple[int, int]:
     """Forget tombstones and idempotency records older than the given instants."""
-    tombstones, _ = TaskTombstone.objects.filter(deleted_at__lt=tombstones_before).delete()
+    expired = TaskTombstone.objects.filter(deleted_at__lt=tombstones_before)
+    with transaction.atomic():
+        # A sync token from before the last tombstone forgotten could no longer learn of that deletion.
+        for owner_id, last in (
+            expired.values("owner_id").annotate(last=Max("change_seq")).values_list("owner_id", "last")
+        ):
+            SyncState.objects.filter(owner_id=owner_id, purged_seq__lt=last).update(purged_seq=last)
+        tombstones, _ = expired.delete()
     records, _ = IdempotencyRecord.objects.filter(created_at__lt=idempotency_before).delete()
     return tombstones, records

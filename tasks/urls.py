@@ -3,7 +3,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from tasks.views import TagListView, TaskViewSet, UserTaskViewSet
+from tasks.views import SyncView, TagListView, TaskViewSet, UserSyncView, UserTaskViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -20,5 +20,7 @@ router.register(r"(?P<user_id>[^/]+)/tasks", UserTaskViewSet, basename="user-tas
 
 urlpatterns = [
     re_path(r"^tags/?$", TagListView.as_view(), name="tags"),
+    re_path(r"^sync/?$", SyncView.as_view(), name="sync"),
+    re_path(r"^(?P<user_id>[^/]+)/sync/?$", UserSyncView.as_view(), name="user-sync"),
     *router.urls,
 ]

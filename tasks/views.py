@@ -29,16 +29,19 @@ from tasks.filters import AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
 from tasks.models import Task, TaskTag
+from tasks.ordering import DEFAULT_SORT
 from tasks.pagination import LinkHeaderPagination
 from tasks.serializers import (
+    SyncPageSerializer,
     TagCountSerializer,
     TaskCompleteSerializer,
     TaskCompletionSerializer,
     TaskSerializer,
     TombstoneSerializer,
+    sync_change,
 )
 from tasks.services import TaskChanged, TaskConflict, etag_matches, task_complete, task_create, task_delete, task_update
-from tasks.sync import changes_since, materialize
+from tasks.sync import SyncTokenExpired, SyncTokenInvalid, changes_since, materialize, sync_page
 
 
 class PreconditionFailed(APIException):
@@ -53,11 +56,26 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+class SyncTokenInvalidError(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "This sync token is not one this server gave you; sync again without a token."
+    default_code = "sync_token_invalid"
+
+
+class SyncTokenExpiredError(APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "Changes that old are no longer remembered: list everything instead (sync again without a token)."
+    default_code = "sync_token_expired"
+
+
 class SyncWindowExpired(APIException):
     status_code = status.HTTP_410_GONE
     default_detail = "Deletions that old are no longer remembered; list without updated_since for a full sync."
     default_code = "sync_window_expired"
 
+
+SYNC_DEFAULT_LIMIT = 100
+SYNC_MAX_LIMIT = 500
 
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The task's ETag: 412 if it changed since."
@@ -154,7 +172,10 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if "updated_since" not in request.query_params:
-            return super().list(request, *args, **kwargs)
+            tasks = self.filter_queryset(self.get_queryset())
+            sort = request.query_params.get("sort", DEFAULT_SORT)
+            page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort)]
+            return self.get_paginated_response([TaskSerializer(task).data for task in page])
         if request.query_params.get("sort", "updated") != "updated":
             raise ValidationError({"sort": ["With updated_since, changes come oldest first; leave sort out."]})
         tasks = self.filter_queryset(self.get_queryset())
@@ -213,6 +234,62 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return idempotent(request, f"complete:{self.kwargs['pk']}", run)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "token",
+                OpenApiTypes.STR,
+                description="The `next_token` of the last sync; leave it out the first time (everything is sent).",
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": SYNC_MAX_LIMIT},
+                description=(f"At most this many changes a page (default {SYNC_DEFAULT_LIMIT})."),
+            ),
+        ],
+        responses={
+            200: SyncPageSerializer,
+            400: OpenApiResponse(description="`sync_token_invalid`: not a token this server gave you."),
+            410: OpenApiResponse(description="`sync_token_expired`: list everything instead."),
+        },
+        operation_id="sync",
+    )
+)
+class SyncView(StrictQueryParamsMixin, generics.GenericAPIView):
+    """Everything that changed since the last sync, in the order it committed, deletions included: mirror the
+    caller's tasks exactly. Ask with the `next_token` you got; none the first time."""
+
+    serializer_class = SyncPageSerializer
+    pagination_class = None
+
+    def query_params_for(self, action: str | None) -> frozenset[str]:
+        return frozenset({"token", "limit"})
+
+    def get_queryset(self) -> QuerySet[Task]:
+        return Task.objects.filter(owner=self.request.user)
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        limit = LinkHeaderPagination.int_param(request, "limit", SYNC_DEFAULT_LIMIT, 1, SYNC_MAX_LIMIT)
+        token = request.query_params.get("token")
+        try:
+            page = sync_page(owner=request.user, tasks=self.get_queryset(), token=token, limit=limit)
+        except SyncTokenInvalid:
+            raise SyncTokenInvalidError() from None
+        except SyncTokenExpired:
+            raise SyncTokenExpiredError() from None
+        for change in page.changes:
+            if isinstance(change, Task):
+                change.owner = request.user  # the caller's, as every task here: no join, no query
+        return Response(
+            {
+                "changes": [sync_change(change) for change in page.changes],
+                "next_token": page.next_token,
+                "more": page.more,
+            }
+        )
+
+
 class IsPathUser(BasePermission):
     """The `{user_id}` in the path must be the caller's own Better Auth id."""
 
@@ -235,6 +312,19 @@ class IsPathUser(BasePermission):
 )
 class UserTaskViewSet(TaskViewSet):
     """The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours."""
+
+    permission_classes = [IsAuthenticated, IsPathUser]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["tasks (path-style)"],
+        parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        operation_id="user_sync",
+    )
+)
+class UserSyncView(SyncView):
+    """GET /api/{user_id}/sync: the same feed in the path shape; 403 if not yours."""
 
     permission_classes = [IsAuthenticated, IsPathUser]
 

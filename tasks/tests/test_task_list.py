@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -124,7 +125,10 @@ def test_default_page_is_100_and_link_points_to_the_next(alice: User, alice_clie
     Task.objects.bulk_create([Task(owner=alice, title=f"t{n}") for n in range(105)])
     response = alice_client.get("/api/tasks")
     assert len(response.json()) == 100
-    assert response["Link"] == '<http://testserver/api/tasks?offset=100>; rel="next"'
+    assert re.fullmatch(r'<http://testserver/api/tasks\?cursor=[^>&]+>; rel="next"', response["Link"])
+    following = alice_client.get(response["Link"][1:].split(">")[0])
+    assert len(following.json()) == 5
+    assert "Link" not in following
 
 
 def test_following_next_links_visits_every_task_once(alice: User, alice_client: APIClient) -> None:
