@@ -70,7 +70,9 @@ class LiveDatabase:
 class LiveServer:
     """gunicorn with the project's gunicorn.conf.py and production settings (debug off, static collected)."""
 
-    def __init__(self, database: LiveDatabase, static_root: Path, log_path: Path, **env: str) -> None:
+    def __init__(
+        self, database: LiveDatabase, static_root: Path, log_path: Path, prefix: tuple[str, ...] = (), **env: str
+    ) -> None:
         self.database = database
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -94,7 +96,7 @@ class LiveServer:
         self.manage("migrate", "--noinput", "-v", "0")
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "evotodo.wsgi"],
+            [*prefix, sys.executable, "-m", "gunicorn", "evotodo.wsgi"],
             cwd=settings.BASE_DIR,
             env=self.env,
             stdout=self.log,
@@ -117,7 +119,10 @@ class LiveServer:
         now = int(time.time())
         return jwt.encode({"sub": sub, "exp": now + 900, "iat": now, "email": f"{sub}@example.com"}, LIVE_SECRET)
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    def call(
+        self, method: str, path: str, token: str | None = None, body: Any = None, *, with_headers: bool = False
+    ) -> Any:
+        """(status, JSON body), or (status, JSON body, headers) `with_headers`."""
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -126,10 +131,11 @@ class LiveServer:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
                 raw = response.read()
-                return response.status, json.loads(raw) if raw else None
+                result = (response.status, json.loads(raw) if raw else None, response.headers)
         except urllib.error.HTTPError as e:
             raw = e.read()
-            return e.code, json.loads(raw) if raw else None
+            result = (e.code, json.loads(raw) if raw else None, e.headers)
+        return result if with_headers else result[:2]
 
     def log_text(self) -> str:
         self.log.flush()
