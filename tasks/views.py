@@ -104,7 +104,18 @@ LIST_RESPONSE = OpenApiResponse(
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: LIST_RESPONSE, 410: OpenApiResponse(description="Sync window expired.")}),
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "updated_since",
+                OpenApiTypes.DATETIME,
+                deprecated=True,
+                description="Deprecated: use GET /api/sync. Changes since a moment, by the servers' clocks: a "
+                "write that commits after a later one, or on a server whose clock is behind, can be missed.",
+            )
+        ],
+        responses={200: LIST_RESPONSE, 410: OpenApiResponse(description="Sync window expired.")},
+    ),
     create=extend_schema(parameters=[IDEMPOTENCY_KEY], responses={201: TaskSerializer, 422: KEY_REUSED}),
     retrieve=extend_schema(
         parameters=[IF_NONE_MATCH], responses={200: TaskSerializer, 304: OpenApiResponse(description="Unchanged.")}
