@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -115,6 +116,8 @@ def seed(env: dict[str, str]) -> dict[str, Any]:
 
     from authn.models import User
     from tasks.models import Task
+    from tasks.ordering import DEFAULT_SORT, make_cursor, sorted_tasks
+    from tasks.sync import current_seq, make_token
 
     call_command("migrate", verbosity=0)
     people = [
@@ -136,9 +139,18 @@ def seed(env: dict[str, str]) -> dict[str, Any]:
     ids: dict[str, list[int]] = {}
     for owner, task_id in Task.objects.values_list("owner__better_auth_id", "id"):
         ids.setdefault(owner, []).append(task_id)
+    # A client that is up to date polls with the token of its last sync; the server signs it with the
+    # same secret as gunicorn's (this process has its environment).
+    sync_tokens = {
+        p.better_auth_id: make_token(users[p.better_auth_id], current_seq(users[p.better_auth_id])[0]) for p in people
+    }
+    # The page of the heavy user's list that starts 9 000 tasks deep, by cursor.
+    deep_row = sorted_tasks(Task.objects.filter(owner=users[heavy.better_auth_id]), DEFAULT_SORT)[DEEP_ROW]
     return {
         "users": [(p.better_auth_id, p.email, p.name, ids[p.better_auth_id]) for p in people],
         "heavy": (heavy.better_auth_id, heavy.email, heavy.name),
+        "sync_tokens": sync_tokens,
+        "deep_cursor": make_cursor(deep_row, DEFAULT_SORT),
     }
 
 
@@ -187,8 +199,11 @@ def build_scenarios(data: dict[str, Any], jwks: JWKS, directory: Path) -> dict[s
         pool = lists if roll < 0.4 else retrieves if roll < 0.8 else creates if roll < 0.9 else completes
         mix.append(rng.choice(pool))
     heavy_sub, heavy_email, heavy_name = data["heavy"]
-    heavy = [
-        ("GET", "/api/tasks?limit=50", f"Authorization: Bearer {jwks.token(heavy_sub, heavy_email, heavy_name)}", "")
+    heavy_auth = f"Authorization: Bearer {jwks.token(heavy_sub, heavy_email, heavy_name)}"
+    heavy = [("GET", "/api/tasks?limit=50", heavy_auth, "")]
+    deep = [("GET", f"/api/tasks?limit=50&cursor={urllib.parse.quote(data['deep_cursor'])}", heavy_auth, "")]
+    idle = [
+        ("GET", f"/api/sync?token={urllib.parse.quote(data['sync_tokens'][sub])}", auth, "") for sub, auth, _ in tokens
     ]
     stubbed = [("GET", "/bench/list-noauth?limit=50", f"X-Bench-User: {sub}", "") for sub, _, _ in tokens]
     scenarios = {
@@ -198,6 +213,8 @@ def build_scenarios(data: dict[str, Any], jwks: JWKS, directory: Path) -> dict[s
         "complete": completes,
         "mix": mix,
         "list_user_with_10000_tasks": heavy,
+        "list_page_9000_deep": deep,
+        "sync_idle": idle,
         "list_auth_stubbed": stubbed,
         "plain_django_json": [("GET", "/bench/plain", "", "")],
     }
@@ -231,7 +248,8 @@ def run_wrk(wrk: str, url: str, requests: Path, concurrency: int, duration: int)
     return result
 
 
-COMPARED = ("list", "list_auth_stubbed", "list_user_with_10000_tasks")
+COMPARED = ("list", "list_auth_stubbed", "list_user_with_10000_tasks", "list_page_9000_deep")
+DEEP_ROW = 9000
 ROUNDS = 5
 
 
@@ -310,6 +328,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"| list p99 under 3x its p50 | {t['list_p99_over_p50']}x | {met(t['p99_ok'])} |",
         f"| list of a user with 10 000 tasks within 10 % of one with 200 | {t['heavy_vs_normal_percent']} % slower | "
         f"{met(t['heavy_ok'])} |",
+        f"| the page 9 000 tasks deep (cursor) within 10 % of the first page | "
+        f"{t.get('deep_vs_first_page_percent')} % slower | {met(t.get('deep_ok', False))} |",
         f"| authenticated list against the plain Django JSON floor | {t['list_vs_floor_percent']} % of it | - |",
         f"| authentication on the hot path, in process (token and user cached) | {t['auth_hot_path_us']} µs a request, "
         f"{t['auth_hot_path_percent_of_list']} % of a list request at concurrency 1 | - |",
@@ -368,7 +388,7 @@ def main() -> None:
             for name in ("list", "list_auth_stubbed", "list_user_with_10000_tasks", "mix"):
                 run_wrk(wrk, url, files[name], 8, 3)
             plan = [(name, c) for name in ("list", "retrieve", "create", "complete", "mix") for c in CONCURRENCY]
-            plan += [("plain_django_json", 8)]
+            plan += [("sync_idle", c) for c in CONCURRENCY] + [("plain_django_json", 8)]
             for name, concurrency in plan:
                 runs.append(measure(wrk, url, files, name, concurrency))
             # The ratios compare runs made minutes apart on a shared machine: measure their three scenarios
@@ -399,6 +419,8 @@ def main() -> None:
     )
     auth_cost = round(100 * (1 - listed["rps"] / stubbed["rps"]), 1)
     heavy_gap = round(100 * (1 - heavy["rps"] / listed["rps"]), 1)
+    deep = by.get(("list_page_9000_deep", 8))
+    deep_gap = round(100 * (1 - deep["rps"] / heavy["rps"]), 1) if deep else None
     p99_ratio = round(listed["p99_us"] / listed["p50_us"], 2)
     report = {
         "machine": machine(),
@@ -412,6 +434,8 @@ def main() -> None:
             "p99_ok": p99_ratio < 3,
             "heavy_vs_normal_percent": heavy_gap,
             "heavy_ok": heavy_gap <= 10,
+            "deep_vs_first_page_percent": deep_gap,
+            "deep_ok": deep_gap is not None and deep_gap <= 10,
             "list_vs_floor_percent": round(100 * listed["rps"] / floor["rps"], 1),
             "auth_hot_path_us": auth_us,
             "auth_hot_path_percent_of_list": round(100 * auth_us / (1e6 / by[("list", 1)]["rps"]), 1)
