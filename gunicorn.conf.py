@@ -32,13 +32,12 @@ graceful_timeout = 30
 max_requests = 20000
 max_requests_jitter = 2000
 
-# One JSON object per request: method, path without the query string (which is never logged), status,
-# bytes, duration and the request id the application returns. GUNICORN_ACCESS_LOG="" turns it off.
+# One JSON object per line, for gunicorn's own lines too: each request (method, path without the query string,
+# which is never logged, status, bytes, duration, the request id the application returns) and gunicorn's
+# warnings and errors, every value JSON-encoded (evotodo/gunicorn_logging.py). GUNICORN_ACCESS_LOG="" turns
+# the access log off.
+logger_class = "evotodo.gunicorn_logging.JSONLogger"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
-access_log_format = (
-    '{"time": "%(t)s", "request_id": "%({x-request-id}o)s", "method": "%(m)s", "path": "%(U)s", '
-    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "remote": "%(h)s"}'
-)
 
 # Headers larger than this are refused by gunicorn itself (400) before Django sees them.
 limit_request_field_size = 8190

@@ -6,9 +6,10 @@ from rest_framework.generics import RetrieveAPIView
 
 from authn.models import User
 from authn.serializers import MeSerializer
+from evotodo.api import StrictQueryParamsMixin
 
 
-class MeView(RetrieveAPIView):
+class MeView(StrictQueryParamsMixin, RetrieveAPIView):
     """The authenticated caller's `{id, email, name}`."""
 
     serializer_class = MeSerializer

@@ -76,6 +76,13 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return JsonResponse({"detail": "Permission denied.", "code": "permission_denied"}, status=403)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """Django's CSRF failure view (a form posted without its token), in the API's JSON shape."""
+    return JsonResponse(
+        {"detail": "CSRF verification failed: reload the form and send it again.", "code": "csrf_failed"}, status=403
+    )
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """Django's 404 handler, in the API's JSON shape."""
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from gunicorn.http.errors import ParseException
 
 from evotodo.parsers import RequestTooLarge, too_large_message
 
@@ -60,7 +61,13 @@ class BodySizeLimitMiddleware:
                 return JsonResponse(
                     {"detail": "Send the body with a Content-Length.", "code": "length_required"}, status=411
                 )
-            body = request.META["wsgi.input"].read(limit + 1)
+            try:
+                body = request.META["wsgi.input"].read(limit + 1)
+            except (OSError, ParseException):  # a bad chunk size or terminator, or the client went away
+                return JsonResponse(
+                    {"detail": "The chunked request body is malformed or incomplete.", "code": "body_malformed"},
+                    status=400,
+                )
             if len(body) > limit:
                 return too_large(limit)
             request.META["CONTENT_LENGTH"] = str(len(body))

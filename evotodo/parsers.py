@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from typing import Any
 
 from django.conf import settings
@@ -23,22 +25,41 @@ def too_large_message(limit: int) -> str:
     return f"The request body is larger than the limit of {limit} bytes."
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, without recursion."""
+# A `\ud800`-style escape decodes to a lone surrogate, which no UTF-8 text can hold: refused on the way in,
+# it can reach no field, no error message that echoes it, and no response that would fail to encode it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _inspect(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion; a ParseError for a lone surrogate in any key or string."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
         deepest = max(deepest, depth)
         if isinstance(item, dict):
+            if any(LONE_SURROGATE.search(key) for key in item):
+                raise ParseError("A member name holds a lone surrogate (an unpaired \\ud800-\\udfff escape).")
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str) and LONE_SURROGATE.search(item):
+            raise ParseError("A string holds a lone surrogate (an unpaired \\ud800-\\udfff escape).")
     return deepest
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object that names a member twice is ambiguous (which one counts?): refused, not last-one-wins."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        twice = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise ValueError(f"the member {twice!r} appears twice")
+    return data
 
 
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser reads any size and lets a RecursionError escape as a 500; this one answers
-    413 past `settings.API_MAX_BODY_BYTES` and 400 for invalid UTF-8, bad JSON or nesting past 32 levels."""
+    413 past `settings.API_MAX_BODY_BYTES` and 400 for invalid UTF-8, bad JSON, a member named twice, a lone
+    surrogate or nesting past 32 levels."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
         limit = settings.API_MAX_BODY_BYTES
@@ -50,14 +71,14 @@ class BoundedJSONParser(JSONParser):
         if len(body) > limit:
             raise RequestTooLarge(too_large_message(limit))
         try:
-            data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+            data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_members)
         except UnicodeDecodeError as e:
             raise ParseError("The request body is not valid UTF-8.") from e
         except RecursionError as e:
             raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from e
         except ValueError as e:
             raise ParseError(f"JSON parse error: {e}") from e
-        if _depth(data) > MAX_DEPTH:
+        if _inspect(data) > MAX_DEPTH:
             raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
         return data
 

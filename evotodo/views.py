@@ -1,23 +1,68 @@
-"""Liveness and readiness probes: public, plain Django, no authentication."""
+"""Public views outside the API proper: liveness and readiness probes, the schema and its docs."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 logger = logging.getLogger(__name__)
 
 
-@require_GET
+READ_METHODS = ("GET", "HEAD")
+
+
+def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...] = READ_METHODS) -> JsonResponse:
+    """A 405 in the API's JSON shape, with the `Allow` header."""
+    response = JsonResponse(
+        {"detail": f'Method "{request.method}" not allowed.', "code": "method_not_allowed"}, status=405
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET and HEAD only; anything else is a JSON 405 (Django's own is an empty HTML page)."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in READ_METHODS:
+            return method_not_allowed(request)
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+class ReadOnlyDocsMixin:
+    """The schema and the docs page answer GET and HEAD; any other method is the API's JSON 405, since their
+    own renderers (YAML, HTML templates) cannot render an error (OPTIONS on the docs was a 500)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in READ_METHODS:
+            return method_not_allowed(request)
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class SchemaView(ReadOnlyDocsMixin, SpectacularAPIView):
+    """GET /api/schema: the OpenAPI 3 schema (public: it holds no user data)."""
+
+
+class DocsView(ReadOnlyDocsMixin, SpectacularSwaggerView):
+    """GET /api/docs: Swagger UI over the schema, from the sidecar's static files (no CDN)."""
+
+
+@read_only
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up; touches no database."""
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
+@read_only
 def readyz(request: HttpRequest) -> JsonResponse:
     """The database answers; 503 when it does not, so a load balancer stops sending traffic."""
     try:

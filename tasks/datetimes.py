@@ -6,7 +6,8 @@ would be stored and then fail every read (or fail the write itself), so it is re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import DateTimeField, Expression, F, Value
@@ -14,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 
 MAX_OFFSET = timedelta(hours=15, minutes=59)
+DATE_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+OFFSET_SUFFIX = re.compile(r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)$")
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
 
@@ -35,10 +38,22 @@ def in_range(moment: datetime) -> bool:
     return True
 
 
+def _plain(text: str) -> bool:
+    return text.isascii() and text.isprintable() and text == text.strip()
+
+
+def parse_iso_date(value: Any) -> date:
+    """A calendar date written YYYY-MM-DD, and only so."""
+    if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value):
+        raise ValueError("Write the date as YYYY-MM-DD.")
+    return date.fromisoformat(value)
+
+
 def parse_aware_datetime(value: Any) -> datetime:
     """An ISO 8601 date-time with an offset of at most ±15:59, in years 1-9999 once in UTC."""
     try:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        # ASCII and printable only: Python would also read other scripts' digits, and ignore a trailing NUL.
+        parsed = parse_datetime(value) if isinstance(value, str) and _plain(value) else None
     except ValueError:  # well formed, but no such moment: month 13, hour 25, offset +99:00
         parsed = None
     if parsed is None:
@@ -48,8 +63,10 @@ def parse_aware_datetime(value: Any) -> datetime:
         raise DateTimeRejected(
             "Give the time zone offset (e.g. Z or +01:00): a time without one is ambiguous.", "invalid"
         )
-    if abs(offset) > MAX_OFFSET:
-        raise DateTimeRejected("The UTC offset must be between -15:59 and +15:59.", "offset_out_of_range")
+    # Whole minutes, written as Z, ±HH, ±HHMM or ±HH:MM: Python would also read seconds, and silently drop
+    # an offset of a fraction of a second.
+    if abs(offset) > MAX_OFFSET or offset % timedelta(minutes=1) or not OFFSET_SUFFIX.search(value):
+        raise DateTimeRejected("The UTC offset must be whole minutes between -15:59 and +15:59.", "offset_out_of_range")
     if not in_range(parsed):
         raise DateTimeRejected("The date must fall between years 1 and 9999 in UTC.", "out_of_range")
     return parsed

@@ -69,7 +69,11 @@ def demo_task(owner: User, n: int, user_number: int, now: datetime) -> Task:
     rng = random.Random(f"{user_number}:{n}")  # noqa: S311 (demo data, not security)
     title, description = TASKS[rng.randrange(len(TASKS))]
     created = now - timedelta(days=rng.randrange(90), minutes=rng.randrange(24 * 60))
-    return Task(owner=owner, title=title, description=description, completed=rng.random() < 0.4, created_at=created)
+    completed = rng.random() < 0.4
+    done_at = min(created + timedelta(days=rng.randrange(1, 10)), now) if completed else None
+    return Task(
+        owner=owner, title=title, description=description, completed=completed, completed_at=done_at, created_at=created
+    )
 
 
 def seed_demo(

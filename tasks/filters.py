@@ -103,6 +103,11 @@ class TaskFilter(filters.FilterSet):
             if "" in self.data.getlist(name):
                 self.form.add_error(name, forms.ValidationError("Must not be empty.", code="empty"))
                 valid = False
+        if "priority" not in self.form.errors and any(
+            not part for value in self.data.getlist("priority") for part in value.split(",")
+        ):
+            self.form.add_error("priority", forms.ValidationError("An empty item in the list.", code="empty"))
+            valid = False
         return valid
 
     def filter_status(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:

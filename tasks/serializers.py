@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from tasks.datetimes import DateTimeRejected, parse_aware_datetime
+from tasks.datetimes import DateTimeRejected, parse_aware_datetime, parse_iso_date
 from tasks.models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task
 from tasks.recurrence import FREQUENCIES, MAX_INTERVAL, merged_rule
 
@@ -79,6 +79,16 @@ class AwareDateTimeField(serializers.DateTimeField):
             raise serializers.ValidationError(str(e), code=e.code) from None
 
 
+class StrictDateField(serializers.DateField):
+    """A date as YYYY-MM-DD, and only that: DRF would also read 20270601 or 2027-W22-6."""
+
+    def to_internal_value(self, value: Any) -> date:
+        try:
+            return parse_iso_date(value)
+        except ValueError as e:
+            raise serializers.ValidationError(str(e), code="invalid") from None
+
+
 @extend_schema_field({"type": "string", "enum": Priority.labels})
 class PriorityField(serializers.Field):
     """`none|low|medium|high` in JSON, a number in the database so it sorts by urgency."""
@@ -104,7 +114,7 @@ class RecurrenceSerializer(StrictFieldsMixin, serializers.Serializer):
 
     freq = serializers.ChoiceField(choices=FREQUENCIES)
     interval = StrictIntegerField(min_value=1, max_value=MAX_INTERVAL, default=1)
-    until = serializers.DateField(allow_null=True, default=None)
+    until = StrictDateField(allow_null=True, default=None)
 
 
 class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -106,8 +106,9 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
     with transaction.atomic(savepoint=False):
         task = Task(owner=owner, change_seq=claim_change_seq(owner.pk), **fields)
         task.recurrence = _recurrence(data, None)
-        if task.completed:
-            task.completed_at = timezone.now()
+        if task.completed:  # created done: a recurring one schedules its next occurrence, as completing does
+            task.completed = False
+            _set_completed(task, True)
         task.save()
         _set_tags(task)
     return task

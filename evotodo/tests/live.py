@@ -3,8 +3,10 @@ database), for tests that must see what a client sees over HTTP and what the dat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -101,6 +103,7 @@ class LiveServer:
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so that stop() ends the workers too
         )
         for _ in range(200):  # bounded wait for the server to listen
             try:
@@ -108,8 +111,10 @@ class LiveServer:
                     return
             except OSError:
                 if self.process.poll() is not None:
+                    self.stop()
                     raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-2000:]}") from None
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError("gunicorn did not answer /healthz")
 
     def manage(self, *args: str) -> None:
@@ -142,8 +147,17 @@ class LiveServer:
         return self.log_path.read_text()
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        """Stop the master and its workers (SIGTERM, then SIGKILL after 20 s), whatever state they are in."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # workers a dying master left behind
         self.log.close()
 
 

@@ -76,7 +76,14 @@ def keep_the_test_connection() -> Any:
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: Any, alice: Any, token_for: Any) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {token_for(alice)}"})
+    # Not negative_data_rejection here: this test replaces the generated Authorization header with a valid
+    # token, and a generated invalid query value can serialize to nothing (Schemathesis' own false positives,
+    # schemathesis#4600), so a "negative" case often reaches the server as a valid request. Refusal of invalid
+    # input is held by tasks/tests/test_properties.py, test_strict_input.py and test_edge_values.py instead.
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {token_for(alice)}"},
+        excluded_checks=[schemathesis.checks.negative_data_rejection],
+    )
 
 
 def stateful_schema(token: str) -> Any:

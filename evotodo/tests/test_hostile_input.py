@@ -77,13 +77,45 @@ def test_non_json_number_constants_are_400(constant: bytes, alice: User, alice_c
     "body",
     [
         b'{"title": "nul\\u0000byte"}',
-        b'{"title": "lone \\ud800 surrogate"}',
-        b'{"title": "ok", "tags": ["\\udfff"]}',
         b'{"title": "ok", "description": "\\u0000"}',
+        b'{"title": "ok", "due_at": "2027-06-01T12:00:00Z\\u0000"}',
+        b'{"title": "ok", "due_at": "2027-06-01T12:00:00Z", '
+        b'"recurrence": {"freq": "daily", "until": "2027-12-31\\u0000"}}',
     ],
 )
-def test_nul_bytes_and_lone_surrogates_are_400(body: bytes, alice: User, alice_client: APIClient) -> None:
+def test_nul_bytes_are_a_400_naming_the_field(body: bytes, alice: User, alice_client: APIClient) -> None:
     assert_refused(post_raw(alice_client, body), 400, "invalid")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"title": "lone \\ud800 surrogate"}',
+        b'{"title": "ok", "tags": ["\\udfff"]}',
+        b'{"title": "ok", "\\ud800": 1}',
+        b'{"title": "ok", "a\\udfffb": 1}',
+        b'{"title": "x", "due_at": "2027-06-01T12:00:00Z", "recurrence": {"freq": "\\ud800"}}',
+        b'{"title": "x", "due_at": "2027-06-01T12:00:00Z", "recurrence": {"freq": "daily", "\\udc00": 1}}',
+        b'{"title": "\\ude00\\ud83d"}',
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_the_body_is_a_400(body: bytes, alice: User, alice_client: APIClient) -> None:
+    assert_refused(post_raw(alice_client, body), 400, "parse_error")
+
+
+def test_a_surrogate_pair_is_one_character_and_is_kept(alice: User, alice_client: APIClient) -> None:
+    response = post_raw(alice_client, b'{"title": "\\ud83d\\ude00 smile"}')
+    assert response.status_code == 201
+    assert Task.objects.get().title == "\U0001f600 smile"
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"title": "a", "title": "b"}', b'{"title": "x", "recurrence": {"freq": "daily", "freq": "weekly"}}']
+)
+def test_a_member_named_twice_is_a_400(body: bytes, alice: User, alice_client: APIClient) -> None:
+    response = post_raw(alice_client, body)
+    assert_refused(response, 400, "parse_error")
+    assert "appears twice" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"title"', b"42", b"null"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(request: Any, static_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     if request.param == "postgresql" and connection.vendor != "postgresql":
         pytest.skip("the suite runs on SQLite: set DATABASE_URL to a PostgreSQL server to run these there too")
-    with live_server_on(request.param, tmp_path_factory.mktemp(request.param), static_root) as live:
+    with live_server_on(
+        request.param, tmp_path_factory.mktemp(request.param), static_root, WEB_CONCURRENCY="8"
+    ) as live:
         yield live
 
 
@@ -153,3 +156,76 @@ def test_refused_requests_log_one_line_each_and_never_a_traceback(server: LiveSe
     refusals = [json.loads(line) for line in log.splitlines() if "Request Entity Too Large" in line]
     assert refusals
     assert {line["level"] for line in refusals} == {"WARNING"}
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b'zz\r\n{"title": "chunky"}\r\n0\r\n\r\n',  # not a hexadecimal size
+        b'-5\r\n{"title": "chunky"}\r\n0\r\n\r\n',
+        b"f" * 40 + b'\r\n{"title": "chunky"}\r\n0\r\n\r\n',
+        b'13\r\n{"title": "chunky"}XX0\r\n\r\n',  # no CRLF after the chunk
+        b'40\r\n{"title": "chunky"}',  # cut short: the client stops sending
+    ],
+)
+def test_a_malformed_chunked_body_is_a_400_and_stores_nothing(server: LiveServer, token: str, chunks: bytes) -> None:
+    head = (
+        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head.encode() + chunks)
+        sock.shutdown(socket.SHUT_WR)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+    assert response.status == 400, body[:300]
+    assert json.loads(body)["code"] == "body_malformed"
+    assert rows(server, sub_of(server, token)) == 0
+    assert "Traceback" not in server.log_text()
+
+
+def test_concurrent_writes_of_one_user_all_succeed_and_complete_once(server: LiveServer, token: str) -> None:
+    """SQLite included: a write waits for the write lock instead of failing with "database is locked"."""
+    import threading
+
+    _, task = server.call(
+        "POST",
+        "/api/tasks",
+        token,
+        {"title": "Daily", "due_at": "2027-01-01T09:00:00Z", "recurrence": {"freq": "daily"}},
+    )
+    statuses: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def write(n: int) -> None:
+        barrier.wait()
+        if n % 2:
+            statuses.append(server.call("PATCH", f"/api/tasks/{task['id']}/complete", token, {"completed": True})[0])
+        else:
+            statuses.append(server.call("POST", "/api/tasks", token, {"title": f"concurrent {n}"})[0])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 4 + [201] * 4
+    assert rows(server, sub_of(server, token)) == 1 + 1 + 4  # the task, its one next occurrence, four creates
+
+
+def test_every_log_line_gunicorn_writes_is_one_json_object_whatever_the_path(static_root: Path, tmp_path: Path) -> None:
+    with live_server_on("sqlite", tmp_path, static_root, GUNICORN_ACCESS_LOG="-") as live:
+        for path in ["/api/x%0Ay", "/api/%00nul", '/api/"quoted"', "/healthz"]:
+            live.call("GET", path)
+        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+            sock.sendall(b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # gunicorn refuses it
+            sock.recv(65536)
+        log = live.log_text()
+    records = [json.loads(line) for line in log.splitlines() if line.strip()]  # every line parses
+    paths = [record.get("path") for record in records]
+    assert "/api/x\ny" in paths
+    assert "/api/\x00nul" in paths
+    assert any(
+        record.get("level") == "WARNING" and "Request Line is too large" in record["message"] for record in records
+    )

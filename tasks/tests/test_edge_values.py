@@ -147,3 +147,47 @@ def test_a_recurrence_interval_beyond_its_bounds_is_a_400(interval: int, alice: 
 @pytest.mark.parametrize("limit", ["0", "501", "9223372036854775808", "1e3", "-1"])
 def test_a_page_size_beyond_its_bounds_is_a_400(limit: str, alice: User, alice_client: APIClient) -> None:
     assert_field_refused(alice_client.get("/api/tasks", {"limit": limit}), "limit")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2027-06-01T12:00:00+05:30:00.5",  # PostgreSQL cannot store a fractional offset
+        "2027-06-01T12:00:00-05:30:00.999999",
+        "0001-01-01T00:00:00+00:00:00.000001",  # year 0 in UTC, were the offset kept
+        "2027-06-01T12:00:00+00:00:30",
+    ],
+)
+def test_an_offset_that_is_not_whole_minutes_is_a_400(value: str, alice: User, alice_client: APIClient) -> None:
+    response = alice_client.post("/api/tasks", {"title": "x", "due_at": value}, format="json")
+    assert_field_refused(response, "due_at")
+    assert "whole minutes" in response.json()["errors"]["due_at"][0]
+    assert_field_refused(alice_client.get("/api/tasks", {"due_before": value}), "due_before")
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2027-06-01T12:00:00Z\n",
+        " 2027-06-01T12:00:00Z",
+        "\u0662\u0660\u0662\u0667-06-01T12:00:00Z",  # Arabic-Indic digits
+        "\uff12\uff10\uff12\uff17-06-01T12:00:00Z",  # fullwidth digits
+    ],
+)
+def test_a_date_time_with_other_characters_than_plain_ascii_is_a_400(
+    value: str, alice: User, alice_client: APIClient
+) -> None:
+    assert_field_refused(alice_client.post("/api/tasks", {"title": "x", "due_at": value}, format="json"), "due_at")
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize("until", ["20271231", "2027-W52-5", "2027-6-1", "2027-12-31T00:00:00Z"])
+def test_until_is_a_plain_yyyy_mm_dd_date(until: str, alice: User, alice_client: APIClient) -> None:
+    response = alice_client.post(
+        "/api/tasks",
+        {"title": "x", "due_at": "2027-01-01T09:00:00Z", "recurrence": {"freq": "daily", "until": until}},
+        format="json",
+    )
+    assert_field_refused(response, "recurrence")
+    assert response.json()["errors"]["recurrence"] == {"until": ["Write the date as YYYY-MM-DD."]}

@@ -183,3 +183,23 @@ def test_a_patched_weekly_rule_schedules_the_next_occurrence_a_week_later(
     alice_client.patch(f"/api/tasks/{one_off.pk}", {"recurrence": {"freq": "weekly"}}, format="json")
     following = alice_client.patch(f"/api/tasks/{one_off.pk}/complete").json()["next"]
     assert datetime.fromisoformat(following["due_at"]) == datetime.fromisoformat("2027-03-08T09:00:00+01:00")
+
+
+def test_a_recurring_task_created_completed_schedules_its_next_occurrence(alice: User, alice_client: APIClient) -> None:
+    response = alice_client.post(
+        "/api/tasks",
+        {
+            "title": "Water plants",
+            "due_at": "2027-03-01T09:00:00+01:00",
+            "recurrence": {"freq": "weekly"},
+            "completed": True,
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    created = Task.objects.get(pk=response.json()["id"])
+    assert created.completed_at is not None
+    following = created.next_occurrence
+    assert following is not None
+    assert (following.completed, following.due_at) == (False, datetime.fromisoformat("2027-03-08T09:00:00+01:00"))
+    assert Task.objects.count() == 2

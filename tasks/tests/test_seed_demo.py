@@ -86,3 +86,12 @@ def test_out_of_range_arguments_are_refused(db: Any, args: tuple[str, ...]) -> N
     with pytest.raises(CommandError):
         seed(*args)
     assert not User.objects.exists()
+
+
+def test_completed_demo_tasks_say_when_they_were_completed(db: Any) -> None:
+    from tasks.demo import seed_demo
+
+    seed_demo(users=2, tasks_per_user=30)
+    assert Task.objects.filter(completed=True).exists()
+    assert not Task.objects.filter(completed=True, completed_at__isnull=True).exists()
+    assert not Task.objects.filter(completed=False, completed_at__isnull=False).exists()

@@ -158,3 +158,10 @@ def test_a_given_but_empty_parameter_is_400(parameter: str, alice: User, alice_c
 def test_empty_search_and_tag_mean_no_filter(alice: User, alice_client: APIClient) -> None:
     make(alice, "anything")
     assert titles(alice_client.get("/api/tasks?search=&tag=")) == ["anything"]
+
+
+@pytest.mark.parametrize("value", [",", "high,", ",high", "high,,low"])
+def test_a_priority_list_with_an_empty_item_is_a_400(value: str, alice: User, alice_client: APIClient) -> None:
+    response = alice_client.get("/api/tasks", {"priority": value})
+    assert response.status_code == 400
+    assert "priority" in response.json()["errors"]
