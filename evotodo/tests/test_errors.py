@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client, override_settings
 
 
@@ -60,3 +61,29 @@ def test_an_unexpected_error_is_a_json_500_without_a_trace(
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error.", "code": "server_error"}
     assert b"secret internals" not in response.content
+
+
+@pytest.mark.parametrize("path", ["/api/schema", "/api/docs", "/healthz", "/readyz"])
+@pytest.mark.parametrize("method", ["options", "post", "delete", "trace"])
+def test_the_public_pages_answer_other_methods_with_a_json_405(path: str, method: str, db: Any) -> None:
+    response = getattr(Client(), method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/api/schema", "/api/docs"])
+def test_the_public_pages_answer_head(path: str, db: Any) -> None:
+    assert Client().head(path).status_code == 200
+
+
+def test_a_refused_csrf_check_is_a_json_403(db: Any) -> None:
+    response = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+
+
+def test_me_refuses_unknown_parameters(alice: Any, alice_client: Any) -> None:
+    response = alice_client.get("/api/me", {"page": "2"})
+    assert (response.status_code, response.json()["code"]) == (400, "unknown_parameter")
