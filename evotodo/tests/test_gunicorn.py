@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from evotodo.tests.live import collect_static, free_port
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -37,12 +32,7 @@ def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_STATIC_ROOT": str(static_root),
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        check=True,
-    )
+    collect_static(static_root)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "evotodo.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
