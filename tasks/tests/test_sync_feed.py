@@ -214,3 +214,15 @@ def test_a_task_an_admin_gives_to_another_user_leaves_one_feed_and_enters_the_ot
     assert response.status_code == 302, response.content[:500]
     assert summary(sync(alice_client, alices)["changes"]) == [("task_deleted", moved["id"], None)]
     assert summary(sync(bob_client, bobs)["changes"]) == [("task", moved["id"], "moved")]
+
+
+def test_a_token_signed_before_a_secret_key_rotation_works_until_the_old_key_is_pruned(
+    alice: User, alice_client: APIClient, settings: Any
+) -> None:
+    create(alice_client)
+    token = sync(alice_client)["next_token"]
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-secret-key-" + "x" * 40, [old]
+    assert sync(alice_client, token)["changes"] == []
+    settings.SECRET_KEY_FALLBACKS = []
+    assert alice_client.get("/api/sync", {"token": token}).json()["code"] == "sync_token_invalid"
