@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -12,8 +14,20 @@ from django.utils.html import format_html
 from authn.models import User
 
 
+class UserChangeForm(DjangoUserChangeForm):
+    """Django's form, with a username that may stay empty: Better Auth users have none (NULL), which Django's
+    UsernameField cannot take (saving such a user, e.g. to disable them, was a 500)."""
+
+    username = forms.CharField(max_length=150, required=False, empty_value=None, help_text="Staff only.")
+
+    class Meta(DjangoUserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
     list_display = ["__str__", "better_auth_id", "email", "name", "task_count", "last_seen_at", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["email", "better_auth_id", "name", "username"]

@@ -117,7 +117,6 @@ def seed(env: dict[str, str]) -> dict[str, Any]:
     from authn.models import User
     from tasks.models import Task
     from tasks.ordering import DEFAULT_SORT, make_cursor, sorted_tasks
-    from tasks.sync import current_seq, make_token
 
     call_command("migrate", verbosity=0)
     people = [
@@ -139,17 +138,11 @@ def seed(env: dict[str, str]) -> dict[str, Any]:
     ids: dict[str, list[int]] = {}
     for owner, task_id in Task.objects.values_list("owner__better_auth_id", "id"):
         ids.setdefault(owner, []).append(task_id)
-    # A client that is up to date polls with the token of its last sync; the server signs it with the
-    # same secret as gunicorn's (this process has its environment).
-    sync_tokens = {
-        p.better_auth_id: make_token(users[p.better_auth_id], current_seq(users[p.better_auth_id])[0]) for p in people
-    }
     # The page of the heavy user's list that starts 9 000 tasks deep, by cursor.
     deep_row = sorted_tasks(Task.objects.filter(owner=users[heavy.better_auth_id]), DEFAULT_SORT)[DEEP_ROW]
     return {
         "users": [(p.better_auth_id, p.email, p.name, ids[p.better_auth_id]) for p in people],
         "heavy": (heavy.better_auth_id, heavy.email, heavy.name),
-        "sync_tokens": sync_tokens,
         "deep_cursor": make_cursor(deep_row, DEFAULT_SORT),
     }
 
@@ -202,9 +195,7 @@ def build_scenarios(data: dict[str, Any], jwks: JWKS, directory: Path) -> dict[s
     heavy_auth = f"Authorization: Bearer {jwks.token(heavy_sub, heavy_email, heavy_name)}"
     heavy = [("GET", "/api/tasks?limit=50", heavy_auth, "")]
     deep = [("GET", f"/api/tasks?limit=50&cursor={urllib.parse.quote(data['deep_cursor'])}", heavy_auth, "")]
-    idle = [
-        ("GET", f"/api/sync?token={urllib.parse.quote(data['sync_tokens'][sub])}", auth, "") for sub, auth, _ in tokens
-    ]
+    idle = [("GET", IDLE_PLACEHOLDER + sub, auth, "") for sub, auth, _ in tokens]  # tokens come later
     stubbed = [("GET", "/bench/list-noauth?limit=50", f"X-Bench-User: {sub}", "") for sub, _, _ in tokens]
     scenarios = {
         "list": lists,
@@ -219,6 +210,23 @@ def build_scenarios(data: dict[str, Any], jwks: JWKS, directory: Path) -> dict[s
         "plain_django_json": [("GET", "/bench/plain", "", "")],
     }
     return {name: request_file(lines, directory, name) for name, lines in scenarios.items()}
+
+
+def up_to_date(requests: Path) -> None:
+    """Put each user's current sync token into the idle-poll requests, right before they run: the writes of
+    the scenarios before (and the warm-up) moved every user's counter, and an old token is not an idle poll.
+    The tokens are signed with gunicorn's secret (this process has its environment)."""
+    from authn.models import User
+    from tasks.sync import current_seq, make_token
+
+    users = {user.better_auth_id: user for user in User.objects.all()}
+    lines = []
+    for line in requests.read_text().splitlines():
+        method, path, header, body = line.split("\t")
+        user = users[path.removeprefix(IDLE_PLACEHOLDER)]
+        token = urllib.parse.quote(make_token(user, current_seq(user)[0]))
+        lines.append("\t".join([method, f"/api/sync?token={token}", header, body]))
+    requests.write_text("\n".join(lines) + "\n")
 
 
 def run_wrk(wrk: str, url: str, requests: Path, concurrency: int, duration: int) -> dict[str, Any]:
@@ -250,6 +258,7 @@ def run_wrk(wrk: str, url: str, requests: Path, concurrency: int, duration: int)
 
 COMPARED = ("list", "list_auth_stubbed", "list_user_with_10000_tasks", "list_page_9000_deep")
 DEEP_ROW = 9000
+IDLE_PLACEHOLDER = "/api/sync?token=of:"
 ROUNDS = 5
 
 
@@ -390,6 +399,8 @@ def main() -> None:
             plan = [(name, c) for name in ("list", "retrieve", "create", "complete", "mix") for c in CONCURRENCY]
             plan += [("sync_idle", c) for c in CONCURRENCY] + [("plain_django_json", 8)]
             for name, concurrency in plan:
+                if name == "sync_idle":
+                    up_to_date(files[name])
                 runs.append(measure(wrk, url, files, name, concurrency))
             # The ratios compare runs made minutes apart on a shared machine: measure their three scenarios
             # in turn, ROUNDS times, and keep each one's median run.

@@ -122,4 +122,9 @@ class RequestIDLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            # Django's request log would show the query string, which holds what users searched for, sync
+            # tokens and cursors: the method and path are enough.
+            record.request = f"{request.method} {request.path}"
         return True

@@ -70,6 +70,10 @@ class BoundedJSONParser(JSONParser):
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise RequestTooLarge(too_large_message(limit))
+        if declared and declared.isdigit() and len(body) < int(declared):
+            # The client stopped sending (or gave up) before the end it announced: whatever arrived is not
+            # the request it meant, even when it happens to be valid JSON.
+            raise ParseError(f"The body ended after {len(body)} of the {declared} bytes its Content-Length declares.")
         try:
             data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_members)
         except UnicodeDecodeError as e:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 logger = logging.getLogger(__name__)
@@ -56,12 +57,14 @@ class DocsView(ReadOnlyDocsMixin, SpectacularSwaggerView):
     """GET /api/docs: Swagger UI over the schema, from the sidecar's static files (no CDN)."""
 
 
+@csrf_exempt  # no cookie, no state: a POST is a 405, not a CSRF failure
 @read_only
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up; touches no database."""
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
 @read_only
 def readyz(request: HttpRequest) -> JsonResponse:
     """The database answers; 503 when it does not, so a load balancer stops sending traffic."""

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tasks.models import Task
-from tasks.services import task_save_from_admin, tasks_set_completed
+from tasks.services import task_delete, task_save_from_admin, tasks_set_completed
 
 
 @admin.register(Task)
@@ -54,10 +54,18 @@ class TaskAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
         # A new ETag (API clients holding the old one get a 412) and a change in the sync feed of its owner,
         # and of its previous owner when an admin gave it to someone else.
-        if change:
-            task_save_from_admin(task=obj, previous_owner_id=form.initial.get("owner"))
-        else:
-            task_save_from_admin(task=obj, previous_owner_id=None)
+        task_save_from_admin(
+            task=obj,
+            previous_owner_id=form.initial.get("owner") if change else None,
+            was_completed=form.initial.get("completed", False) if change else False,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Task) -> None:
+        task_delete(task=obj)  # with a tombstone, so the owner's devices learn of it when they sync
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        for task in queryset.order_by("owner_id", "id"):
+            task_delete(task=task)
 
     @admin.display(description="tags")
     def tag_list(self, task: Task) -> str:

@@ -17,6 +17,12 @@ from django.utils.dateparse import parse_datetime
 MAX_OFFSET = timedelta(hours=15, minutes=59)
 DATE_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 OFFSET_SUFFIX = re.compile(r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)$")
+# YYYY-MM-DDTHH:MM[:SS[.ffffff]] and an offset (Z, ±HH, ±HHMM, ±HH:MM); a space may stand for the T. Without
+# the offset it still matches, so that the answer can say what is missing.
+DATETIME_FORMAT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
 
@@ -38,10 +44,6 @@ def in_range(moment: datetime) -> bool:
     return True
 
 
-def _plain(text: str) -> bool:
-    return text.isascii() and text.isprintable() and text == text.strip()
-
-
 def parse_iso_date(value: Any) -> date:
     """A calendar date written YYYY-MM-DD, and only so."""
     if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value):
@@ -50,14 +52,21 @@ def parse_iso_date(value: Any) -> date:
 
 
 def parse_aware_datetime(value: Any) -> datetime:
-    """An ISO 8601 date-time with an offset of at most ±15:59, in years 1-9999 once in UTC."""
+    """An RFC 3339 date-time with an offset in whole minutes of at most ±15:59, in years 1-9999 as written and
+    in UTC."""
     try:
-        # ASCII and printable only: Python would also read other scripts' digits, and ignore a trailing NUL.
-        parsed = parse_datetime(value) if isinstance(value, str) and _plain(value) else None
+        # RFC 3339's profile of ISO 8601 only: Python alone would also read week dates, one-digit months,
+        # other scripts' digits, fractions of any length (silently cut), and ignore a trailing NUL.
+        written = isinstance(value, str) and DATETIME_FORMAT.fullmatch(value)
+        parsed = parse_datetime(value.upper()) if written else None
     except ValueError:  # well formed, but no such moment: month 13, hour 25, offset +99:00
         parsed = None
     if parsed is None:
-        raise DateTimeRejected("Enter an ISO 8601 date-time, e.g. 2026-12-01T09:00:00+01:00.", "invalid")
+        raise DateTimeRejected(
+            "Enter an ISO 8601 (RFC 3339) date-time, YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or an offset in whole "
+            "minutes, e.g. 2026-12-01T09:00:00+01:00.",
+            "invalid",
+        )
     offset = parsed.utcoffset()
     if offset is None:
         raise DateTimeRejected(

@@ -188,10 +188,14 @@ def task_delete(*, task: Task, if_match: str | None = None) -> None:
         locked.delete()
 
 
-def task_save_from_admin(*, task: Task, previous_owner_id: int | None) -> None:
-    """An admin's edit: a new version and change number; a task given to another owner leaves a tombstone
-    in the previous owner's feed and arrives in the new owner's as a new change."""
+def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_completed: bool) -> None:
+    """An admin's edit: a new version and change number; completing or reopening it follows the same rules
+    as the API (completed_at, a recurring task's next occurrence); a task given to another owner leaves a
+    tombstone in the previous owner's feed and arrives in the new owner's as a new change."""
     with transaction.atomic(savepoint=False):
+        if task.completed != was_completed:
+            completed, task.completed = task.completed, was_completed
+            _set_completed(task, completed)
         if previous_owner_id is not None and previous_owner_id != task.owner_id:
             TaskTombstone.objects.update_or_create(
                 task_id=task.pk,

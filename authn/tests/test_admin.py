@@ -64,3 +64,16 @@ def test_better_auth_id_is_read_only_on_the_user_page(staff_client: Client, alic
     page = staff_client.get(f"/admin/authn/user/{alice.pk}/change/").content.decode()
     assert alice.better_auth_id in page
     assert 'name="better_auth_id"' not in page
+
+
+def test_an_admin_can_disable_a_better_auth_user_who_has_no_username(
+    staff_client: Client, alice: User, alice_client: Any
+) -> None:
+    page = staff_client.get(f"/admin/authn/user/{alice.pk}/change/")
+    assert page.status_code == 200
+    form = {"email": alice.email, "name": alice.name, "username": "", "_save": "Save"}  # is_active left unticked
+    response = staff_client.post(f"/admin/authn/user/{alice.pk}/change/", form)
+    assert response.status_code == 302, response.content[:500]
+    alice.refresh_from_db()
+    assert (alice.is_active, alice.username) == (False, None)
+    assert alice_client.get("/api/me").json()["code"] == "user_inactive"

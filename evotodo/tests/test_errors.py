@@ -87,3 +87,22 @@ def test_a_refused_csrf_check_is_a_json_403(db: Any) -> None:
 def test_me_refuses_unknown_parameters(alice: Any, alice_client: Any) -> None:
     response = alice_client.get("/api/me", {"page": "2"})
     assert (response.status_code, response.json()["code"]) == (400, "unknown_parameter")
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_a_post_to_a_probe_is_a_405_even_with_csrf_checks(path: str, db: Any) -> None:
+    response = Client(enforce_csrf_checks=True).post(path)
+    assert (response.status_code, response.json()["code"]) == (405, "method_not_allowed")
+
+
+def test_logged_requests_show_the_path_but_never_the_query_string(db: Any) -> None:
+    import logging
+
+    from django.test import RequestFactory
+
+    from evotodo.middleware import RequestIDLogFilter
+
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Bad Request: %s", ("/api/tasks",), None)
+    record.request = RequestFactory().get("/api/tasks?search=my+secret+plans&token=abc")
+    RequestIDLogFilter().filter(record)
+    assert record.request == "GET /api/tasks"

@@ -229,3 +229,19 @@ def test_every_log_line_gunicorn_writes_is_one_json_object_whatever_the_path(sta
     assert any(
         record.get("level") == "WARNING" and "Request Line is too large" in record["message"] for record in records
     )
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400_and_stores_nothing(server: LiveServer, token: str) -> None:
+    head = (
+        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head.encode() + b'{"title":"short"}')
+        sock.shutdown(socket.SHUT_WR)  # the client gives up after 17 of the 100 bytes
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+    assert response.status == 400, body[:300]
+    assert json.loads(body)["code"] == "parse_error"
+    assert rows(server, sub_of(server, token)) == 0

@@ -116,3 +116,49 @@ def test_an_admin_edit_changes_the_etag(staff_client: Client, alice: User) -> No
     assert response.status_code == 302
     stored = Task.objects.get(pk=task.pk)
     assert (stored.title, stored.version) == ("after", 2)
+
+
+def test_a_task_deleted_in_the_admin_leaves_a_tombstone_in_its_owners_feed(
+    staff_client: Client, alice: User, alice_client: Any
+) -> None:
+    from tasks.models import Task, TaskTombstone
+
+    doomed, also = TaskFactory(owner=alice, title="doomed"), TaskFactory(owner=alice, title="also")
+    token = alice_client.get("/api/sync").json()["next_token"]
+    assert staff_client.post(f"/admin/tasks/task/{doomed.pk}/delete/", {"post": "yes"}).status_code == 302
+    bulk = {"action": "delete_selected", "_selected_action": [also.pk], "post": "yes"}
+    assert staff_client.post("/admin/tasks/task/", bulk).status_code == 302
+    assert not Task.objects.exists()
+    assert set(TaskTombstone.objects.values_list("task_id", flat=True)) == {doomed.pk, also.pk}
+    changes = alice_client.get("/api/sync", {"token": token}).json()["changes"]
+    assert [(change["type"], change["id"]) for change in changes] == [
+        ("task_deleted", doomed.pk),
+        ("task_deleted", also.pk),
+    ]
+
+
+def test_completing_a_recurring_task_in_the_admin_follows_the_apis_rules(staff_client: Client, alice: User) -> None:
+    from datetime import UTC, datetime
+
+    from tasks.models import Task
+
+    task = TaskFactory(owner=alice, title="daily", due_at=datetime(2027, 1, 1, 9, tzinfo=UTC))
+    Task.objects.filter(pk=task.pk).update(
+        recurrence={"freq": "daily", "interval": 1, "until": None, "anchor": "2027-01-01T09:00:00+00:00"}
+    )
+    form = {
+        "owner": alice.pk,
+        "title": "daily",
+        "description": "",
+        "priority": 0,
+        "completed": "on",
+        "due_at_0": "2027-01-01",
+        "due_at_1": "09:00:00",
+    }
+    response = staff_client.post(f"/admin/tasks/task/{task.pk}/change/", form)
+    assert response.status_code == 302, response.content[:500]
+    stored = Task.objects.get(pk=task.pk)
+    assert stored.completed is True
+    assert stored.completed_at is not None
+    assert stored.next_occurrence is not None
+    assert stored.next_occurrence.due_at == datetime(2027, 1, 2, 9, tzinfo=UTC)

@@ -191,3 +191,23 @@ def test_until_is_a_plain_yyyy_mm_dd_date(until: str, alice: User, alice_client:
     )
     assert_field_refused(response, "recurrence")
     assert response.json()["errors"]["recurrence"] == {"until": ["Write the date as YYYY-MM-DD."]}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2027-W01-1T09:00:00Z",
+        "2027-1-01T09:00:00Z",
+        "2027-01-01T9:00:00Z",
+        "2027-01-01T09:00:00.1234567Z",
+        "20270101T090000Z",
+    ],
+)
+def test_only_the_rfc_3339_form_of_a_date_time_is_read(value: str, alice: User, alice_client: APIClient) -> None:
+    assert_field_refused(alice_client.post("/api/tasks", {"title": "x", "due_at": value}, format="json"), "due_at")
+
+
+@pytest.mark.parametrize("value", ["2027-01-01t09:00:00z", "2027-01-01 09:00:00+01:00", "2027-01-01T09:00Z"])
+def test_the_rfc_3339_variants_are_read(value: str, alice: User, alice_client: APIClient) -> None:
+    response = alice_client.post("/api/tasks", {"title": "x", "due_at": value}, format="json")
+    assert response.status_code == 201, response.json()
