@@ -220,8 +220,11 @@ def up_to_date(requests: Path) -> None:
     from tasks.sync import current_seq, make_token
 
     users = {user.better_auth_id: user for user in User.objects.all()}
+    template = requests.with_suffix(".template")  # the requests as built, run after run
+    if not template.exists():
+        template.write_text(requests.read_text())
     lines = []
-    for line in requests.read_text().splitlines():
+    for line in template.read_text().splitlines():
         method, path, header, body = line.split("\t")
         user = users[path.removeprefix(IDLE_PLACEHOLDER)]
         token = urllib.parse.quote(make_token(user, current_seq(user)[0]))

@@ -53,3 +53,18 @@ def test_the_report_flags_a_missed_target() -> None:
     assert "| list p99 under 3x its p50 | 4.0x | **no** |" in text
     assert "| list | 8 | 100.0 | 10.0 | 40.0 | 4.0 | 0 |" in text
     assert "`list` (90.0 / 100.0 / 110.0 req/s) are the median of 5" in text
+
+
+def test_the_idle_polls_carry_each_users_current_sync_token_on_every_run(
+    alice: User, alice_client: APIClient, tmp_path: Any
+) -> None:
+    from bench.run import IDLE_PLACEHOLDER, up_to_date
+
+    requests = tmp_path / "sync_idle.txt"
+    requests.write_text(f"GET\t{IDLE_PLACEHOLDER}{alice.better_auth_id}\tAuthorization: Bearer x\t\n")
+    for _ in range(2):  # writes between runs move the counter; each run polls from where the user is now
+        TaskFactory(owner=alice)
+        alice_client.post("/api/tasks", {"title": "moves the counter"}, format="json")
+        up_to_date(requests)
+        path = requests.read_text().split("\t")[1]
+        assert alice_client.get(path).json()["changes"] == []
