@@ -94,13 +94,8 @@ def sync_page(*, owner: User, tasks: QuerySet[Task], token: str | None, limit: i
     rows = list(_changes_after(owner=owner, tasks=tasks, after=after, tombstones=token is not None)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    by_id = tasks.in_bulk([ident for _, ident, deleted, _ in rows if not deleted])
-    changes: list[Task | dict[str, Any]] = []
-    for _, ident, deleted, stamp in rows:
-        if deleted:
-            changes.append({"id": ident, "deleted": True, "updated_at": stamp})
-        elif ident in by_id:  # a task deleted since this query: its tombstone comes on a later page
-            changes.append(by_id[ident])
+    # A task deleted since the query above drops out here: its tombstone comes on a later page.
+    changes = materialize([(stamp, ident, deleted) for _, ident, deleted, stamp in rows], tasks)
     reached = rows[-1][0] if more else last
     return SyncPage(changes=changes, next_token=make_token(owner, reached), more=more)
 

@@ -63,6 +63,21 @@ def send(server: LiveServer, body: Any, *, chunked: bool = False, token: str = "
     return response.status, payload
 
 
+def post_raw(server: LiveServer, token: str, framing: str, body: bytes) -> tuple[int, Any]:
+    """POST /api/tasks byte for byte as given (`framing` is the Content-Length or Transfer-Encoding header),
+    then stop sending, as a client that gives up does; the answer's status and JSON body."""
+    head = (
+        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\n{framing}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head.encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, json.loads(response.read())
+
+
 @pytest.mark.parametrize("due_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_a_date_past_the_ends_of_the_calendar_is_a_400_and_the_list_still_answers(
     server: LiveServer, token: str, due_at: str
@@ -169,18 +184,9 @@ def test_refused_requests_log_one_line_each_and_never_a_traceback(server: LiveSe
     ],
 )
 def test_a_malformed_chunked_body_is_a_400_and_stores_nothing(server: LiveServer, token: str, chunks: bytes) -> None:
-    head = (
-        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-        sock.sendall(head.encode() + chunks)
-        sock.shutdown(socket.SHUT_WR)
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        body = response.read()
-    assert response.status == 400, body[:300]
-    assert json.loads(body)["code"] == "body_malformed"
+    status, body = post_raw(server, token, "Transfer-Encoding: chunked", chunks)
+    assert status == 400, body
+    assert body["code"] == "body_malformed"
     assert rows(server, sub_of(server, token)) == 0
     assert "Traceback" not in server.log_text()
 
@@ -232,16 +238,7 @@ def test_every_log_line_gunicorn_writes_is_one_json_object_whatever_the_path(sta
 
 
 def test_a_body_shorter_than_its_content_length_is_a_400_and_stores_nothing(server: LiveServer, token: str) -> None:
-    head = (
-        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-        sock.sendall(head.encode() + b'{"title":"short"}')
-        sock.shutdown(socket.SHUT_WR)  # the client gives up after 17 of the 100 bytes
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        body = response.read()
-    assert response.status == 400, body[:300]
-    assert json.loads(body)["code"] == "parse_error"
+    status, body = post_raw(server, token, "Content-Length: 100", b'{"title":"short"}')  # 17 of the 100 bytes
+    assert status == 400, body
+    assert body["code"] == "parse_error"
     assert rows(server, sub_of(server, token)) == 0
