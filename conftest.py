@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from rest_framework.test import APIClient
 
 from authn.jwks import reset_jwks_clients
-from authn.services import recent_users
 from authn.tokens import verified_tokens
+from authn.user_cache import recent_users
 
 # The machine's Redis (CI starts it): tests that need one use this, never the developer's REDIS_URL.
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/0"
