@@ -198,6 +198,16 @@ def better_auth_settings(settings: Any, jwks_server: JWKSServer, jwks: JWKSState
 
 
 @pytest.fixture(scope="session")
+def static_root(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The static files collected once for the live gunicorn servers of the whole session."""
+    from evotodo.tests.live import collect_static
+
+    root = tmp_path_factory.mktemp("static")
+    collect_static(root)
+    return root
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     """The machine's Redis; a test that needs it is skipped (with how to run it) without one, and fails in CI."""
     import redis

@@ -89,20 +89,19 @@ def _shared_call(fn: Any) -> Any:
 def hit(limit: RateLimitItem, *identifiers: str) -> float | None:
     """Count one request; None when it is within the limit (or Redis is unavailable: fail open), else the
     seconds until the window lets the next one through."""
-    limiter = limiters.get()
-    try:
-        if _shared_call(lambda: limiter.hit(limit, *identifiers)):
-            return None
-        return _wait(limiter, limit, *identifiers)
-    except RedisUnavailable:
-        return None
+    return _limited(limit, identifiers, count=True)
 
 
 def over(limit: RateLimitItem, *identifiers: str) -> float | None:
     """Without counting: None when one more would be within the limit (or Redis is unavailable), else the wait."""
+    return _limited(limit, identifiers, count=False)
+
+
+def _limited(limit: RateLimitItem, identifiers: tuple[str, ...], *, count: bool) -> float | None:
     limiter = limiters.get()
+    check = limiter.hit if count else limiter.test
     try:
-        if _shared_call(lambda: limiter.test(limit, *identifiers)):
+        if _shared_call(lambda: check(limit, *identifiers)):
             return None
         return _wait(limiter, limit, *identifiers)
     except RedisUnavailable:

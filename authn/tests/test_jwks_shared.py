@@ -13,7 +13,7 @@ from authn.conf import ASYMMETRIC_ALGORITHMS
 from authn.jwks import JWKSClient, JWKSUnavailable, RedisKeySets, SigningKeyNotFound
 from authn.tokens import shared_key_sets
 from conftest import FakeTimer, JWKSServer, JWKSState, SigningKeyPair
-from evotodo.tests.live import LiveDatabase, LiveServer, collect_static, free_port
+from evotodo.tests.live import LiveDatabase, LiveServer, free_port
 
 
 @pytest.fixture
@@ -139,6 +139,7 @@ def live_database(tmp_path: Path) -> Iterator[LiveDatabase]:
 
 def test_gunicorn_started_while_better_auth_is_down_accepts_tokens(
     live_database: LiveDatabase,
+    static_root: Path,
     tmp_path: Path,
     jwks_server: JWKSServer,
     jwks: JWKSState,
@@ -152,8 +153,6 @@ def test_gunicorn_started_while_better_auth_is_down_accepts_tokens(
 
     settings.REDIS_URL = redis_url
     redis.Redis.from_url(redis_url).delete(shared_key_sets._key(jwks_server.jwks_url))  # no earlier run's copy
-    static_root = tmp_path / "static"
-    collect_static(static_root)
     env = {"BETTER_AUTH_URL": jwks_server.base_url, "REDIS_URL": redis_url}
     token = token_for(UserFactory.build(better_auth_id="live-jwks-outage-user", email="o@example.com", name="O"))
 

@@ -14,19 +14,12 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from evotodo.tests.live import LiveServer, collect_static, live_server_on
+from evotodo.tests.live import LiveServer, live_server_on
 from tasks.demo import demo_user_id
 
 DEADLINE_SECONDS = 2.0
 # Enough requests that every one of the server's workers answers some of them.
 ROUND = 12
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("static")
-    collect_static(root)
-    return root
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql+redis"])
