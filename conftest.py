@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from rest_framework.test import APIClient
 
 from authn.jwks import reset_jwks_clients
-from authn.services import recent_users
 from authn.tokens import verified_tokens
+from authn.user_cache import recent_users
 
 # The machine's Redis (CI starts it): tests that need one use this, never the developer's REDIS_URL.
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -195,6 +195,16 @@ def better_auth_settings(settings: Any, jwks_server: JWKSServer, jwks: JWKSState
     reset_jwks_clients()
     recent_users.clear()
     verified_tokens.clear()
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The static files collected once for the live gunicorn servers of the whole session."""
+    from evotodo.tests.live import collect_static
+
+    root = tmp_path_factory.mktemp("static")
+    collect_static(root)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -9,4 +9,5 @@ class AuthnConfig(AppConfig):
     verbose_name = "Authentication"
 
     def ready(self) -> None:
-        from authn import checks, conf, schema  # noqa: F401  (register checks, signal, schema extension)
+        # Register checks, signal receivers (services: every process hears of a changed user) and the schema extension.
+        from authn import checks, conf, schema, services  # noqa: F401

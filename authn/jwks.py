@@ -12,11 +12,13 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from jwt import PyJWK
 from jwt.exceptions import InvalidKeyError, PyJWKError
+
+from evotodo.shared_redis import RedisUnavailable, shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +96,36 @@ def jwk_thumbprint(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+class SharedKeySets(Protocol):
+    """Where the processes of a deployment share the last good key set of each JWKS URL, and agree on who
+    fetches next. Every method fails soft: None or False when the store cannot answer."""
+
+    def load(self, url: str) -> tuple[bytes, float] | None:
+        """The last good document fetched from `url`, and when (epoch seconds)."""
+
+    def save(self, url: str, document: bytes, fetched_at: float) -> None:
+        """Publish a document just fetched from `url`."""
+
+    def claim_fetch(self, url: str, seconds: float) -> bool:
+        """True for exactly one caller per `seconds` across all processes: that one may fetch `url` now."""
+
+
 class JWKSClient:
     """Serve signing keys by `kid` from a cached JWKS.
 
     The set is refetched when it is older than `cache_seconds`, or when an unknown `kid` arrives,
     but never more than once per `refetch_cooldown_seconds`, so a flood of random `kid`s is not a
     flood of fetches. A failed refresh keeps the last good keys. `timer` is replaced in tests.
+
+    With `shared` (the deployment's Redis), the last good set is shared by every worker of every node: a
+    worker started while Better Auth is down verifies with it, a set fetched by one worker serves all the
+    others without a fetch of their own, and one fetch per cooldown is made across the whole deployment
+    (so N workers never fetch N times, and a flood of unknown `kid`s during an outage stalls at most the
+    one worker whose turn it is). `wall_clock` dates the shared copies (monotonic time is per process).
     """
 
     timer: Callable[[], float] = staticmethod(time.monotonic)
+    wall_clock: Callable[[], float] = staticmethod(time.time)
     max_response_bytes = 512 * 1024
     user_agent = "evotodo-jwks/1"
 
@@ -114,8 +137,10 @@ class JWKSClient:
         cache_seconds: float,
         refetch_cooldown_seconds: float,
         timeout_seconds: float,
+        shared: SharedKeySets | None = None,
     ) -> None:
         self.url = url
+        self.shared = shared
         self.algorithms = frozenset(algorithms)
         self.cache_seconds = cache_seconds
         self.refetch_cooldown_seconds = refetch_cooldown_seconds
@@ -131,6 +156,13 @@ class JWKSClient:
         cached = keys.get(kid) if keys is not None else None
         if cached is not None and self._is_fresh(self.timer()):
             return cached
+        if keys is None and self.shared is not None:
+            with self._lock:
+                self._adopt_shared(self.shared, self.timer())  # a new worker: the deployment's last good set, if any
+            keys = self._keys
+            cached = keys.get(kid) if keys is not None else None
+            if cached is not None and self._is_fresh(self.timer()):
+                return cached
         # Stale or unknown: refresh, unless another thread is already at it and the cache can answer.
         if cached is not None and not self._lock.acquire(blocking=False):
             return cached
@@ -140,7 +172,7 @@ class JWKSClient:
             now = self.timer()
             known = self._keys is not None and kid in self._keys
             if self._may_fetch(now) and not (known and self._is_fresh(now)):
-                self._refresh(now)
+                self._refresh(now, kid)
         finally:
             self._lock.release()
         return self._lookup(kid)
@@ -182,18 +214,47 @@ class JWKSClient:
     def _may_fetch(self, now: float) -> bool:
         return self._attempted_at is None or now - self._attempted_at >= self.refetch_cooldown_seconds
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self, now: float, kid: str) -> None:
         self._attempted_at = now
+        if self.shared is not None:
+            adopted = self._adopt_shared(self.shared, now)
+            if adopted and self._is_fresh(now) and self._keys is not None and kid in self._keys:
+                return  # another worker fetched it lately: nothing newer to learn from a fetch of our own
+            if not self.shared.claim_fetch(self.url, self.refetch_cooldown_seconds):
+                return  # another worker of the deployment fetches it (or just did): its result is shared
         try:
-            keys = self.fetch()
+            document = self.fetch_document()
+            keys = self.parse(document)
         except JWKSFetchError as e:
             kept = len(self._keys) if self._keys is not None else 0
             logger.warning("JWKS refresh from %s failed (%s); keeping %d cached keys", self.url, e, kept)
             return
         self._keys, self._fetched_at = keys, now
+        if self.shared is not None:
+            self.shared.save(self.url, document, self.wall_clock())
+
+    def _adopt_shared(self, shared: SharedKeySets, now: float) -> bool:
+        """Take the deployment's last good set when it is newer than ours; True when it was taken."""
+        stored = shared.load(self.url)
+        if stored is None:
+            return False
+        document, fetched_at = stored
+        fetched_here = now - max(0.0, self.wall_clock() - fetched_at)
+        if self._fetched_at is not None and fetched_here <= self._fetched_at:
+            return False
+        try:
+            keys = self.parse(document)
+        except JWKSFetchError:
+            return False
+        self._keys, self._fetched_at = keys, fetched_here
+        return True
 
     def fetch(self) -> dict[str, SigningKey]:
         """Download and parse the key set once; raise JWKSFetchError on any failure."""
+        return self.parse(self.fetch_document())
+
+    def fetch_document(self) -> bytes:
+        """Download the key set document once; raise JWKSFetchError on any failure."""
         if urlsplit(self.url).scheme not in {"http", "https"}:
             raise JWKSFetchError("the JWKS URL must be http(s)")
         request = urllib.request.Request(  # noqa: S310 (scheme checked above)
@@ -205,6 +266,10 @@ class JWKSClient:
                 body = self._read_before(response, deadline)
         except (OSError, http.client.HTTPException) as e:  # URLError, HTTPError and timeouts are OSErrors
             raise JWKSFetchError(str(e) or type(e).__name__) from e
+        return body
+
+    def parse(self, body: bytes) -> dict[str, SigningKey]:
+        """The usable keys of a JWKS document; raise JWKSFetchError when it is not one."""
         try:
             document = json.loads(body)
         except (ValueError, RecursionError) as e:
@@ -235,6 +300,50 @@ def _kid_of(entry: Any) -> str:
     return str(entry.get("kid"))[:64] if isinstance(entry, dict) else "?"
 
 
+class RedisKeySets:
+    """`SharedKeySets` in the deployment's Redis (evotodo.shared_redis), looked up at each call so that a
+    client made before gunicorn forks never shares a socket with a worker. Without Redis, or while it fails,
+    nothing is shared and every process may fetch (within its own cooldown), as on a single box."""
+
+    prefix = "evotodo:jwks:"
+
+    def _key(self, url: str) -> str:
+        return self.prefix + hashlib.sha256(url.encode()).hexdigest()[:32]
+
+    def load(self, url: str) -> tuple[bytes, float] | None:
+        stored = self._call(lambda client: client.hmget(self._key(url), "document", "fetched_at"))
+        if not stored or stored[0] is None or stored[1] is None:
+            return None
+        try:
+            return stored[0], float(stored[1])
+        except ValueError:
+            return None
+
+    def save(self, url: str, document: bytes, fetched_at: float) -> None:
+        key = self._key(url)
+        self._call(lambda client: client.hset(key, mapping={"document": document, "fetched_at": repr(fetched_at)}))
+
+    def claim_fetch(self, url: str, seconds: float) -> bool:
+        shared = shared_redis()
+        if shared is None:
+            return True  # a lone process: its own cooldown is the only one
+        key, milliseconds = self._key(url) + ":fetch", int(seconds * 1000)
+        try:
+            return bool(shared.call(lambda client: client.set(key, 1, nx=True, px=milliseconds)))
+        except RedisUnavailable:
+            return True  # nobody can coordinate: fetch as a lone process would
+
+    @staticmethod
+    def _call(fn: Callable[[Any], Any]) -> Any:
+        shared = shared_redis()
+        if shared is None:
+            return None
+        try:
+            return shared.call(fn)
+        except RedisUnavailable:
+            return None
+
+
 _clients: dict[tuple[Any, ...], JWKSClient] = {}
 _clients_lock = threading.Lock()
 
@@ -246,9 +355,10 @@ def jwks_client(
     cache_seconds: float,
     refetch_cooldown_seconds: float,
     timeout_seconds: float,
+    shared: SharedKeySets | None = None,
 ) -> JWKSClient:
     """The process-wide client for this configuration (one per distinct configuration)."""
-    config = (url, tuple(algorithms), cache_seconds, refetch_cooldown_seconds, timeout_seconds)
+    config = (url, tuple(algorithms), cache_seconds, refetch_cooldown_seconds, timeout_seconds, shared is not None)
     client = _clients.get(config)
     if client is None:
         with _clients_lock:
@@ -260,6 +370,7 @@ def jwks_client(
                     cache_seconds=cache_seconds,
                     refetch_cooldown_seconds=refetch_cooldown_seconds,
                     timeout_seconds=timeout_seconds,
+                    shared=shared,
                 )
                 _clients[config] = client
     return client

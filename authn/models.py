@@ -6,11 +6,29 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
+from authn.user_cache import forget_user
 
-class UserManager(BaseUserManager["User"]):
+
+class UserQuerySet(models.QuerySet["User"]):
+    """Users; a bulk `update` is heard by every process's user cache, like a `save` (authn.services)."""
+
+    def update(self, **kwargs: Any) -> int:
+        subs = list(self.exclude(better_auth_id=None).values_list("better_auth_id", flat=True))
+        count = super().update(**kwargs)
+        for sub in subs:
+            transaction.on_commit(lambda sub=sub: forget_user(sub))
+        return count
+
+    def touch(self, **kwargs: Any) -> int:
+        """An update that other processes need not hear of: `last_seen_at`, or the email and name that every
+        token carries anyway (a cached user whose token says otherwise is read again)."""
+        return super().update(**kwargs)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     """Creates staff accounts for the Django admin; API users are created from token claims."""
 
     use_in_migrations = True

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -18,10 +13,9 @@ from django.utils import timezone
 
 from authn.models import User
 from authn.tokens import storable
+from authn.user_cache import LAST_SEEN_RESOLUTION, forget_user, recent_users
 
 PROFILE_CLAIMS = {"email": 254, "name": 255}
-# `last_seen_at` is written at most this often, so a busy user does not cost a write per request.
-LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 def profile_from_claims(claims: dict[str, Any]) -> dict[str, str]:
@@ -34,56 +28,13 @@ def profile_from_claims(claims: dict[str, Any]) -> dict[str, str]:
     return profile
 
 
-class RecentUsers:
-    """A bounded per-process cache of `sub` -> user, for users seen within LAST_SEEN_RESOLUTION.
-
-    A hit costs no query. An entry is skipped when the token's email or name differ from it, dropped when
-    the user is saved or deleted in this process, and expires after LAST_SEEN_RESOLUTION, so `last_seen_at`
-    keeps being written and an admin's change reaches every worker within that time. `timer` is for tests.
-    """
-
-    timer: Callable[[], float] = staticmethod(time.monotonic)
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self.lifetime = LAST_SEEN_RESOLUTION.total_seconds()
-        self._entries: OrderedDict[str, tuple[float, User]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, sub: str, profile: dict[str, str]) -> User | None:
-        with self._lock:
-            entry = self._entries.get(sub)
-            if entry is None:
-                return None
-            stored_at, user = entry
-            if self.timer() - stored_at >= self.lifetime or any(getattr(user, f) != v for f, v in profile.items()):
-                del self._entries[sub]
-                return None
-            self._entries.move_to_end(sub)
-        return copy.copy(user)  # each request gets its own instance
-
-    def put(self, user: User) -> None:
-        with self._lock:
-            self._entries[user.better_auth_id] = (self.timer(), copy.copy(user))  # type: ignore[index]
-            self._entries.move_to_end(user.better_auth_id)  # type: ignore[arg-type]
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def forget(self, sub: str | None) -> None:
-        with self._lock:
-            self._entries.pop(sub, None)  # type: ignore[arg-type]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-recent_users = RecentUsers(max_entries=10_000)
-
-
 @receiver([post_save, post_delete], sender=User)
 def _forget_changed_user(sender: type[User], instance: User, **kwargs: Any) -> None:
+    # On commit: a process that read the user before the change committed could otherwise cache it again.
+    # Also now, for this process's own later reads within the transaction.
     recent_users.forget(instance.better_auth_id)
+    sub = instance.better_auth_id
+    transaction.on_commit(lambda: forget_user(sub))
 
 
 def user_from_claims(claims: dict[str, Any], *, now: datetime | None = None) -> User:
@@ -97,13 +48,14 @@ def user_from_claims(claims: dict[str, Any], *, now: datetime | None = None) -> 
     cached = recent_users.get(claims["sub"], profile)
     if cached is not None:
         return cached
+    read_at = recent_users.generation
     user, created = _user_from_database(claims["sub"], profile, now or timezone.now())
     if created:
         # The row is this request's own write: remember it only once it is committed, or a request that
         # fails and rolls back would leave every later one in this process a user that does not exist.
-        transaction.on_commit(lambda: recent_users.put(user))
+        transaction.on_commit(lambda: recent_users.put(user, read_at=read_at))
     else:
-        recent_users.put(user)
+        recent_users.put(user, read_at=read_at)
     return user
 
 
@@ -116,7 +68,7 @@ def _user_from_database(sub: str, profile: dict[str, str], now: datetime) -> tup
         if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_RESOLUTION:
             changed["last_seen_at"] = now
         if changed:
-            User.objects.filter(pk=user.pk).update(**changed)
+            User.objects.filter(pk=user.pk).touch(**changed)
             for field, value in changed.items():
                 setattr(user, field, value)
     return user, created

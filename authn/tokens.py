@@ -33,12 +33,16 @@ from jwt.exceptions import (
 from rest_framework_simplejwt.backends import TokenBackend
 
 from authn.conf import ASYMMETRIC_ALGORITHMS, SHARED_SECRET_ALGORITHM, AuthSettings, auth_settings
-from authn.jwks import JWKSClient, JWKSUnavailable, SigningKey, SigningKeyNotFound, jwks_client
+from authn.jwks import JWKSClient, JWKSUnavailable, RedisKeySets, SigningKey, SigningKeyNotFound, jwks_client
 
 MAX_SUB_LENGTH = 255
 MAX_KID_LENGTH = 256
 # A compact JWS: three base64url segments. Anything else (JWE's five, stray characters) is refused early.
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+# The deployment's last good key sets, in Redis when REDIS_URL is set (every process sees the same ones).
+shared_key_sets = RedisKeySets()
 
 
 class TokenError(Exception):
@@ -236,6 +240,11 @@ def verify_token(token: str) -> dict[str, Any]:
     return dict(claims)
 
 
+def is_known_good(token: str) -> bool:
+    """Whether `token` was verified before and is still within its `exp` (no signature check, no fetch)."""
+    return verified_tokens.get(hashlib.sha256(token.encode()).digest()) is not None
+
+
 def _still_published(key: SigningKey | None, conf: AuthSettings) -> bool:
     """Whether the key that verified a cached token is still in the JWKS (refreshed when stale, as usual)."""
     if key is None:
@@ -275,6 +284,7 @@ def configured_jwks_client(conf: AuthSettings | None = None) -> JWKSClient:
         cache_seconds=conf.jwks_cache_seconds,
         refetch_cooldown_seconds=conf.jwks_refetch_cooldown_seconds,
         timeout_seconds=conf.jwks_timeout_seconds,
+        shared=shared_key_sets,
     )
 
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from evotodo.unavailable import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_DETAIL, DATABASE_UNAVAILABLE_ERRORS
+
+logger = logging.getLogger(__name__)
+
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE_DETAIL
+    default_code = "database_unavailable"
 
 
 def _first_message(detail: Any, prefix: str = "") -> str:
@@ -44,7 +55,11 @@ def validation_code(exc: exceptions.ValidationError) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with every error body reshaped to carry a stable `code`."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        exc = DatabaseUnavailable()
+        exc.wait = DATABASE_RETRY_AFTER_SECONDS  # type: ignore[attr-defined]
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

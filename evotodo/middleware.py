@@ -11,11 +11,15 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from gunicorn.http.errors import ParseException
 
+from authn.user_cache import forget_user
 from evotodo.parsers import RequestTooLarge, too_large_message
+from evotodo.unavailable import DATABASE_UNAVAILABLE_ERRORS, database_unavailable
+
+logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A request id from a proxy is kept only when it is short and plain, so logs cannot be forged through it.
@@ -86,7 +90,13 @@ class AtomicWritesMiddleware:
     """A request that may write runs in one database transaction, its response rendered inside it, and is
     rolled back unless it succeeds: a 4xx changed nothing, and a 5xx never leaves half a write behind for
     the client to retry into a second row. Safe methods run without one (they write nothing), so reads pay
-    no BEGIN/COMMIT. Like Django's ATOMIC_REQUESTS, but covering rendering and skipping reads."""
+    no BEGIN/COMMIT. Like Django's ATOMIC_REQUESTS, but covering rendering and skipping reads.
+
+    A database that cannot be reached (or restarts) is a 503 `database_unavailable` with Retry-After, never
+    a 500, whether it fails in the view or at BEGIN/COMMIT. A deferred constraint that fails at COMMIT (a
+    row that refers to one deleted meanwhile, such as a user removed while this process still knew them) is
+    a 409 `conflict` that a retry resolves, and this process forgets the caller's cached user.
+    """
 
     SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -96,11 +106,29 @@ class AtomicWritesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in self.SAFE_METHODS:
             return self.get_response(request)
-        with transaction.atomic():
-            response = self.get_response(request)
-            if response.status_code >= 400:
-                transaction.set_rollback(True)
+        try:
+            with transaction.atomic():
+                response = self.get_response(request)
+                if response.status_code >= 400:
+                    transaction.set_rollback(True)
+        except DATABASE_UNAVAILABLE_ERRORS as e:
+            logger.warning("database unavailable: %s", type(e).__name__)
+            return database_unavailable()
+        except IntegrityError as e:
+            logger.warning("write refused at commit: %s", type(e.__cause__ or e).__name__)
+            user = getattr(request, "user", None)
+            forget_user(getattr(user, "better_auth_id", None))
+            return JsonResponse(
+                {"detail": "The change conflicted with another one; retry it.", "code": "conflict"}, status=409
+            )
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Outside DRF (whose handler answers the same), a view that lost the database: a 503, not a 500."""
+        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            logger.warning("database unavailable: %s", type(exception).__name__)
+            return database_unavailable()
+        return None
 
 
 class APISecurityHeadersMiddleware:

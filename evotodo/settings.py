@@ -223,19 +223,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # How long deleted tasks are remembered for offline sync (`updated_since`); `purge_expired` forgets older ones.
 TASK_TOMBSTONE_RETENTION_DAYS = env_int("TASK_TOMBSTONE_RETENTION_DAYS", 30, minimum=1)
 
-# Rate limits, per user (authenticated) and per client IP (anonymous); "off" disables one (load tests).
+# Rate limits, per user (authenticated) and per client IP (anonymous), and refused tokens per client IP;
+# "off" disables one (load tests). Moving windows, shared through Redis when REDIS_URL is set (evotodo.throttling).
 API_THROTTLE_USER = env_rate("API_THROTTLE_USER", "600/min")
 API_THROTTLE_ANON = env_rate("API_THROTTLE_ANON", "60/min")
+API_THROTTLE_AUTH_FAILURES = env_rate("API_THROTTLE_AUTH_FAILURES", "30/min")
 
-# Throttle counters live in the cache: Redis when REDIS_URL is set, so every worker and server shares them.
+# The Redis every worker and node shares (evotodo.shared_redis): rate-limit counters, the last good JWKS and
+# user invalidations. Optional on one box; required with more than one. Each call waits at most
+# REDIS_TIMEOUT_MS; after a failure Redis is left alone for REDIS_RETRY_SECONDS and everything falls back.
 REDIS_URL = env_str("REDIS_URL")
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "evotodo"}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 50, minimum=1)
+REDIS_RETRY_SECONDS = env_int("REDIS_RETRY_SECONDS", 2, minimum=1)
+# Django's own cache serves nothing the API depends on: it stays in the process.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["authn.authentication.BetterAuthJWTAuthentication"],

@@ -45,4 +45,5 @@ WHITENOISE_USE_FINDERS = True
 # Rate limits are off except in the tests that switch them on; counters of one run never meet another's.
 API_THROTTLE_USER = "off"
 API_THROTTLE_ANON = "off"
+API_THROTTLE_AUTH_FAILURES = "off"
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"evotodo-test-{uuid.uuid4().hex}"}}

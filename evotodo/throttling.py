@@ -1,26 +1,176 @@
-"""Rate limits: per user when authenticated, per client IP otherwise; rates read at call time."""
+"""Rate limits: per user when authenticated, per client IP otherwise, and per IP on refused tokens.
+
+The counters are moving windows kept by the `limits` library: in the shared Redis when REDIS_URL is set, so
+"60/min" means at most 60 requests in any 60 seconds across every worker of every node (each hit is one
+atomic Lua script: no read-then-write race between concurrent requests); in this process's memory otherwise.
+When Redis is down or stalled, the limits fail open (the API keeps serving; `evotodo.shared_redis` logs
+one warning per interval) and are enforced again as soon as it answers.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from evotodo.shared_redis import RedisUnavailable, shared_redis
+
+UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+UNITS |= {"d": 86400, "day": 86400}
 
 
-def configured_rate(scope: str) -> str | None:
-    """`API_THROTTLE_USER` / `API_THROTTLE_ANON`, e.g. "600/min"; "off" disables the limit."""
+def configured_rate(scope: str) -> RateLimitItem | None:
+    """`API_THROTTLE_<SCOPE>`, e.g. "600/min", as a limit; None when it is "off"."""
     rate = getattr(settings, f"API_THROTTLE_{scope.upper()}")
-    return None if rate == "off" else rate
+    if rate == "off":
+        return None
+    count, unit = rate.split("/")
+    return RateLimitItemPerSecond(int(count), UNITS[unit])
 
 
-class UserThrottle(UserRateThrottle):
-    """Requests per authenticated user (the anonymous fall back to their IP, as in DRF)."""
+class _Limiters:
+    """This process's moving-window limiter over its storage (Redis or memory), rebuilt when the settings change.
 
-    def get_rate(self) -> str | None:
-        return configured_rate("user")
+    `key_prefix` names the counters in Redis (tests give each run its own)."""
+
+    key_prefix = "evotodo"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: tuple[Any, MovingWindowRateLimiter] | None = None
+
+    def get(self) -> MovingWindowRateLimiter:
+        shared = shared_redis()
+        built = self._built
+        if built is not None and built[0] is shared:
+            return built[1]
+        with self._lock:
+            storage: Storage
+            if shared is not None:
+                storage = RedisStorage(
+                    shared.url, connection_pool=shared.client.connection_pool, key_prefix=self.key_prefix
+                )
+            else:
+                storage = MemoryStorage()
+            limiter = MovingWindowRateLimiter(storage)
+            self._built = (shared, limiter)
+            return limiter
+
+    def clear(self) -> None:
+        with self._lock:
+            self._built = None
 
 
-class AnonThrottle(AnonRateThrottle):
-    """Requests per client IP for unauthenticated callers; X-Forwarded-For counts only as far as NUM_PROXIES."""
+limiters = _Limiters()
 
-    def get_rate(self) -> str | None:
-        return configured_rate("anon")
+
+@receiver(setting_changed)
+def _rebuild_limiters(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"REDIS_URL", "REDIS_TIMEOUT_MS", "REDIS_RETRY_SECONDS"}:
+        limiters.clear()
+
+
+def _shared_call(fn: Any) -> Any:
+    """Run a limiter call through the shared Redis' breaker when there is one (RedisUnavailable when not)."""
+    shared = shared_redis()
+    return shared.call(lambda _client: fn()) if shared is not None else fn()
+
+
+def hit(limit: RateLimitItem, *identifiers: str) -> float | None:
+    """Count one request; None when it is within the limit (or Redis is unavailable: fail open), else the
+    seconds until the window lets the next one through."""
+    return _limited(limit, identifiers, count=True)
+
+
+def over(limit: RateLimitItem, *identifiers: str) -> float | None:
+    """Without counting: None when one more would be within the limit (or Redis is unavailable), else the wait."""
+    return _limited(limit, identifiers, count=False)
+
+
+def _limited(limit: RateLimitItem, identifiers: tuple[str, ...], *, count: bool) -> float | None:
+    limiter = limiters.get()
+    check = limiter.hit if count else limiter.test
+    try:
+        if _shared_call(lambda: check(limit, *identifiers)):
+            return None
+        return _wait(limiter, limit, *identifiers)
+    except RedisUnavailable:
+        return None
+
+
+def _wait(limiter: MovingWindowRateLimiter, limit: RateLimitItem, *identifiers: str) -> float:
+    reset_at = _shared_call(lambda: limiter.get_window_stats(limit, *identifiers).reset_time)
+    return max(1.0, reset_at - time.time())
+
+
+class _MovingWindowThrottle(BaseThrottle):
+    """A DRF throttle over `hit`; subclasses say which scope's rate applies and whom a request counts for."""
+
+    scope = ""
+
+    def identity(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit = configured_rate(self.scope)
+        identity = self.identity(request) if limit is not None else None
+        if limit is None or identity is None:
+            return True
+        self._wait = hit(limit, self.scope, identity)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class UserThrottle(_MovingWindowThrottle):
+    """Requests per authenticated user (`API_THROTTLE_USER`); anonymous requests are AnonThrottle's."""
+
+    scope = "user"
+
+    def identity(self, request: Request) -> str | None:
+        user = request.user
+        return str(user.pk) if user and user.is_authenticated else None
+
+
+class AnonThrottle(_MovingWindowThrottle):
+    """Requests per client IP for unauthenticated callers (`API_THROTTLE_ANON`); X-Forwarded-For counts only
+    as far as NUM_PROXIES."""
+
+    scope = "anon"
+
+    def identity(self, request: Request) -> str | None:
+        user = request.user
+        return None if user and user.is_authenticated else self.get_ident(request)
+
+
+class FailedAuthenticationThrottle(BaseThrottle):
+    """Refused tokens per client IP (`API_THROTTLE_AUTH_FAILURES`, e.g. "30/min"). Past the limit, a request
+    whose token is not already known to be good is a 429 before its signature is checked, so a flood of bad
+    tokens costs a counter lookup each rather than a signature verification."""
+
+    scope = "auth_failures"
+
+    def check(self, request: Request) -> None:
+        """Raise Throttled when this client has had too many tokens refused lately."""
+        limit = configured_rate(self.scope)
+        if limit is not None:
+            wait = over(limit, self.scope, self.get_ident(request))
+            if wait is not None:
+                raise Throttled(wait=wait)
+
+    def record(self, request: Request) -> None:
+        """Count one refused token for this client."""
+        limit = configured_rate(self.scope)
+        if limit is not None:
+            hit(limit, self.scope, self.get_ident(request))

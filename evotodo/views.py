@@ -7,10 +7,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from evotodo.shared_redis import shared_redis
+from evotodo.unavailable import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +70,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @read_only
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database answers; 503 when it does not, so a load balancer stops sending traffic."""
+    """Ready for traffic when the database answers (503 when not, so a load balancer stops sending any).
+
+    Redis is reported but never fails the check: without it the API still serves (rate limits open, caches
+    local), and taking every node out of the balancer for it would turn a degraded service into an outage.
+    """
+    shared = shared_redis()
+    checks = {"database": "ok", "redis": shared.status() if shared is not None else "off"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except DatabaseError as e:
+    except DATABASE_UNAVAILABLE_ERRORS as e:
         logger.warning("readiness check failed: %s", type(e).__name__)
-        return JsonResponse({"status": "unavailable", "code": "database_unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
+        checks["database"] = "unavailable"
+        response = JsonResponse({"status": "unavailable", "code": "database_unavailable", "checks": checks}, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    return JsonResponse({"status": "ok", "checks": checks})

@@ -14,16 +14,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from evotodo.tests.live import LiveServer, collect_static, live_server_on
+from evotodo.tests.live import LiveServer, live_server_on
 
 LIMIT = 262_144  # API_MAX_BODY_BYTES' default, which these servers keep
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("static")
-    collect_static(root)
-    return root
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from evotodo.tests.live import LiveDatabase, LiveServer, collect_static
+from evotodo.tests.live import LiveDatabase, LiveServer
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL): SQLite has a single writer"
@@ -26,13 +26,6 @@ pytestmark = pytest.mark.skipif(
 WRITERS = 6
 WRITE_SECONDS = 15
 CLOCK_SKEW = "+7s"
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("static")
-    collect_static(root)
-    return root
 
 
 @pytest.fixture

@@ -1,0 +1,83 @@
+"""A database that cannot be reached is a 503 `database_unavailable` with Retry-After, never a 500; a write
+that a deleted row makes fail at COMMIT is a 409 to retry, and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import Client
+from rest_framework.test import APIClient
+
+from authn.models import User
+from authn.services import user_from_claims
+from authn.user_cache import recent_users
+from tasks.models import Task
+
+
+@pytest.fixture
+def database_down(db: Any) -> Iterator[None]:
+    """Every new cursor fails as with a server that is down (a real outage is the cluster tests'); restored
+    before the test database's own teardown needs it."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise OperationalError("connection refused")
+
+    original = BaseDatabaseWrapper.cursor
+    BaseDatabaseWrapper.cursor = refuse  # type: ignore[method-assign]
+    yield
+    BaseDatabaseWrapper.cursor = original  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_api_request_without_a_database_is_a_503_with_retry_after(
+    alice: User, alice_client: APIClient, method: str, request: Any
+) -> None:
+    alice_client.get("/api/tasks")  # alice is cached: the first query is the view's own
+    request.getfixturevalue("database_down")
+    response = getattr(alice_client, method)("/api/tasks", {"title": "x"} if method == "post" else None, format="json")
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "The database is unavailable; try again shortly.",
+        "code": "database_unavailable",
+    }
+    assert response["Retry-After"] == "2"
+
+
+def test_authentication_without_a_database_is_a_503_not_a_500(
+    alice: User, alice_client: APIClient, database_down: None
+) -> None:
+    response = alice_client.get("/api/tasks")
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+
+
+def test_the_admin_without_a_database_is_a_503(database_down: None) -> None:
+    client = Client()
+    client.cookies["sessionid"] = "a-session-the-database-would-hold"
+    response = client.get("/admin/")
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+
+
+def test_a_write_by_a_user_deleted_behind_the_cache_is_a_409_and_creates_nothing(
+    transactional_db: Any, claims_for: Any, client_for: Any
+) -> None:
+    from authn.tests.factories import UserFactory
+
+    dave = UserFactory()
+    user_from_claims(claims_for(dave))  # cached in this process
+    with connection.cursor() as cursor:  # deleted by something that no signal reports (raw SQL)
+        cursor.execute("DELETE FROM authn_user WHERE id = %s", [dave.pk])
+    client = client_for(dave)
+    response = client.post("/api/tasks", {"title": "orphan"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    assert not Task.objects.filter(title="orphan").exists()
+    assert dave.better_auth_id not in recent_users
+    retried = client.post("/api/tasks", {"title": "orphan"}, format="json")  # a new user for the same sub
+    assert retried.status_code == 201
+    assert Task.objects.get(title="orphan").owner.better_auth_id == dave.better_auth_id
