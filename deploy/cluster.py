@@ -407,6 +407,7 @@ class Cluster:
             ),
             capture_output=True,
             check=True,
+            start_new_session=True,  # a Ctrl-C meant for `make cluster` must not reach the postmaster
         )
 
     def postgres_stop(self, mode: str = "fast") -> None:
@@ -509,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     cluster = Cluster(
         nodes=args.nodes, workers=args.workers, base_port=args.base_port, better_auth_url=args.better_auth_url
     )
+    # Ctrl-C and SIGTERM stop everything, even when started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Starting {args.nodes} nodes in {cluster.workdir} …", flush=True)
     with cluster:
