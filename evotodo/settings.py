@@ -139,6 +139,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that cannot be reached must be a quick 503, not a worker stuck until gunicorn kills it: give
+    # up connecting after DATABASE_CONNECT_TIMEOUT seconds, and drop a connection whose server stopped
+    # acknowledging (a network partition, a dead host) after some ten seconds instead of the kernel's minutes.
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2),
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 2,
+        "tcp_user_timeout": 10_000,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default under concurrent writers: a write transaction takes SQLite's write lock when it
     # begins (IMMEDIATE) and waits up to 20 s for it, instead of failing with "database is locked" when two
