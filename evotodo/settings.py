@@ -229,7 +229,8 @@ CACHES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["authn.authentication.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSONRenderer output, written by orjson (evotodo/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": ["evotodo.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["evotodo.parsers.BoundedJSONParser"],
     # JSON is all the API serves: `?format=` is an unknown parameter like any other, not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
