@@ -104,11 +104,12 @@ MIDDLEWARE = [
     "evotodo.middleware.APISecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the logged-in user and messages serve the admin: skipped on /api/ (evotodo/admin_middleware.py).
+    "evotodo.admin_middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "evotodo.admin_middleware.AdminAuthenticationMiddleware",
+    "evotodo.admin_middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evotodo.middleware.AtomicWritesMiddleware",
 ]
