@@ -39,6 +39,7 @@ from tasks.serializers import (
     TaskSerializer,
     TombstoneSerializer,
     sync_change,
+    task_json,
 )
 from tasks.services import TaskChanged, TaskConflict, etag_matches, task_complete, task_create, task_delete, task_update
 from tasks.sync import SyncTokenExpired, SyncTokenInvalid, changes_since, materialize, sync_page
@@ -186,7 +187,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             tasks = self.filter_queryset(self.get_queryset())
             sort = request.query_params.get("sort", DEFAULT_SORT)
             page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort)]
-            return self.get_paginated_response([TaskSerializer(task).data for task in page])
+            zone = timezone.get_current_timezone()
+            return self.get_paginated_response([task_json(task, zone) for task in page])
         if request.query_params.get("sort", "updated") != "updated":
             raise ValidationError({"sort": ["With updated_since, changes come oldest first; leave sort out."]})
         tasks = self.filter_queryset(self.get_queryset())
