@@ -62,9 +62,10 @@ def tag_keys(tags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(tag.casefold() for tag in tags))
 
 
-def _set_tags(task: Task) -> None:
-    """Rewrite the task's tag rows from its `tags`."""
-    TaskTag.objects.filter(task=task).delete()
+def _set_tags(task: Task, *, new: bool = False) -> None:
+    """Rewrite the task's tag rows from its `tags` (a task just inserted has none to delete)."""
+    if not new:
+        TaskTag.objects.filter(task=task).delete()
     TaskTag.objects.bulk_create(
         [TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag) for tag in task.tags]
     )
@@ -110,7 +111,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
             task.completed = False
             _set_completed(task, True)
         task.save()
-        _set_tags(task)
+        _set_tags(task, new=True)
     return task
 
 
@@ -176,7 +177,7 @@ def _next_occurrence(task: Task) -> Task | None:
         change_seq=claim_change_seq(task.owner_id),
     )
     following.save()
-    _set_tags(following)
+    _set_tags(following, new=True)
     return following
 
 
@@ -205,12 +206,13 @@ def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_compl
                     "change_seq": claim_change_seq(previous_owner_id),
                 },
             )
-        if task.pk is None:
+        new = task.pk is None
+        if new:
             task.change_seq = claim_change_seq(task.owner_id)
             task.save()
         else:
             save_new_version(task)
-        _set_tags(task)
+        _set_tags(task, new=new)
 
 
 def tasks_set_completed(*, tasks: QuerySet[Task], completed: bool) -> int:
