@@ -171,10 +171,17 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def _task_response(self, task: Task, status_code: int = 200, serializer_class: type = TaskSerializer) -> Response:
         return Response(serializer_class(task).data, status=status_code, headers={"ETag": task.etag})
 
+    def _task_reference(self) -> Task:
+        """The task the URL names, unread, for a write service that locks and reads it itself (one query fewer
+        than `get_object`): the service reads it only among the caller's tasks, so another user's is a 404 all
+        the same."""
+        return self._owned(Task(pk=int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])))
+
     def _changed(self, write: Any, task: Task | None = None, **kwargs: Any) -> Task:
-        """Run a write service on the task (looked up, scoped, unless given), honouring If-Match."""
+        """Run a write service on the task given, or else the one the URL names (the service reads it among the
+        caller's, under lock), honouring If-Match."""
         try:
-            return write(task=task or self.get_object(), if_match=self.request.headers.get("If-Match"), **kwargs)
+            return write(task=task or self._task_reference(), if_match=self.request.headers.get("If-Match"), **kwargs)
         except TaskChanged:
             raise PreconditionFailed() from None
         except TaskConflict:
