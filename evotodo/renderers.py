@@ -17,8 +17,8 @@ class ORJSONRenderer(JSONRenderer):
     """Renders what DRF's `JSONRenderer` renders with the project's settings (compact, UTF-8 rather than
     `\\u` escapes, U+2028 and U+2029 escaped), byte for byte (tested). What orjson cannot write the same way
     goes the general way: an indented response (`Accept: application/json; indent=4`), an integer past 64
-    bits, a key that is not a string, anything else orjson refuses. Floats, which the API never sends, would differ in notation only
-    (`1e16` for `1e+16`)."""
+    bits, a key that is not a string, anything else orjson refuses. Floats, which the API never sends, would
+    differ in notation only (`1e16` for `1e+16`)."""
 
     def render(
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
