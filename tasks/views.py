@@ -146,7 +146,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Task]:
         if getattr(self, "swagger_fake_view", False):
             return Task.objects.none()
-        return Task.objects.filter(owner=self.request.user)
+        # By the id: filtering by the user object costs the ORM a tenth of a list request in checks.
+        return Task.objects.filter(owner_id=self.request.user.pk)
 
     def filter_queryset(self, queryset: QuerySet[Task]) -> QuerySet[Task]:
         # Query parameters filter the list only; they never hide or reject a single task. A list without
@@ -163,9 +164,12 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return [self._owned(row) for row in page] if page is not None else None
 
     def _owned(self, task: Any) -> Any:
-        """Every task here is the caller's: give it its owner without a join or a query."""
+        """Every task here is the caller's: give it its owner without a join or a query. Cached straight on the
+        task, as select_related does, rather than through the descriptor, whose checks cost a list of 500 a
+        measurable share: they are for foreign objects, and this one is what the query filtered on."""
         if isinstance(task, Task):
-            task.owner = self.request.user
+            task.owner_id = self.request.user.pk  # first: a changed owner_id drops the cached owner
+            Task.owner.field.set_cached_value(task, self.request.user)
         return task
 
     def _task_response(self, task: Task, status_code: int = 200, serializer_class: type = TaskSerializer) -> Response:
@@ -287,7 +291,7 @@ class SyncView(StrictQueryParamsMixin, generics.GenericAPIView):
         return frozenset({"token", "limit"})
 
     def get_queryset(self) -> QuerySet[Task]:
-        return Task.objects.filter(owner=self.request.user)
+        return Task.objects.filter(owner_id=self.request.user.pk)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         limit = LinkHeaderPagination.int_param(request, "limit", SYNC_DEFAULT_LIMIT, 1, SYNC_MAX_LIMIT)
