@@ -213,9 +213,9 @@ def plain_dsn() -> str:
     return DATABASE_URL.replace("postgres://", "postgresql://", 1)
 
 
-def checkout_baseline(revision: str, directory: Path) -> Path:
-    """The baseline revision's tree, as a detached worktree of this repository (removed by `remove_baseline`)."""
-    path = directory / "baseline"
+def checkout_baseline(revision: str, directory: Path, name: str = "baseline") -> Path:
+    """A revision's tree, as a detached worktree of this repository (removed by `remove_baseline`)."""
+    path = directory / name
     subprocess.run(["git", "worktree", "add", "--quiet", "--detach", str(path), revision], cwd=ROOT, check=True)
     return path
 
@@ -552,12 +552,9 @@ def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {**ranked[len(ranked) // 2], "rounds_rps": [r["rps"] for r in results]}
 
 
-def main() -> None:
-    ensure_wrk()
-    jwks = JWKS()
-    recreate_database()
-    workers = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1))
-    env = {
+def server_env(jwks: JWKS, workers: str) -> dict[str, str]:
+    """The environment of the servers under test (and of the seeding, in this process)."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_DEBUG": "false",
@@ -570,6 +567,14 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": workers,
     }
+
+
+def main() -> None:
+    ensure_wrk()
+    jwks = JWKS()
+    recreate_database()
+    workers = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1))
+    env = server_env(jwks, workers)
     log(f"seeding {USERS} users x {TASKS_PER_USER} tasks and one user with {HEAVY_TASKS} tasks")
     data = seed(env)
     sub, email, name, _ = data["users"][0]
