@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
@@ -212,17 +211,6 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
                 {"recurrence": {"freq": ["The task has no rule yet: say how often it recurs."]}}, code="required"
             )
         return attrs
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # ModelSerializer introspects the model and builds every field again for each instance, once or twice a
-        # write request; what it builds depends on the class alone. Build it once per class and give each
-        # instance its own deep copy, as DRF does with declared fields.
-        cls = type(self)
-        prototypes = cls.__dict__.get("_field_prototypes")
-        if prototypes is None:
-            prototypes = super().get_fields()
-            cls._field_prototypes = prototypes
-        return copy.deepcopy(prototypes)
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
         return task_json(instance, timezone.get_current_timezone())
