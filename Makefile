@@ -32,6 +32,7 @@ test: install lint interop-deps
 
 # The benchmark (needs PostgreSQL; see bench/README.md).
 bench: install
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 
 lint: install

@@ -104,11 +104,12 @@ MIDDLEWARE = [
     "evotodo.middleware.APISecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the logged-in user and messages serve the admin: skipped on /api/ (evotodo/admin_middleware.py).
+    "evotodo.admin_middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "evotodo.admin_middleware.AdminAuthenticationMiddleware",
+    "evotodo.admin_middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evotodo.middleware.AtomicWritesMiddleware",
 ]
@@ -243,7 +244,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["authn.authentication.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSONRenderer output, written by orjson (evotodo/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": ["evotodo.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["evotodo.parsers.BoundedJSONParser"],
     # JSON is all the API serves: `?format=` is an unknown parameter like any other, not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
