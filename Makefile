@@ -49,6 +49,7 @@ cluster-deps:
 
 # The benchmark (needs PostgreSQL; see bench/README.md).
 bench: install
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 
 lint: install

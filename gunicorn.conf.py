@@ -41,3 +41,7 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 
 # Headers larger than this are refused by gunicorn itself (400) before Django sees them.
 limit_request_field_size = 8190
+
+# gunicorn's control socket (a runtime management interface) is not used here, and its default path is one per
+# machine user: several nodes on one machine would share it.
+control_socket_disable = True

@@ -13,10 +13,13 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 
 from authn.models import User
 from authn.services import user_from_claims
-from authn.tokens import TokenError, VerificationUnavailable, is_known_good, verify_token
+from authn.tokens import TokenError, VerificationUnavailable, is_known_good, token_digest, verify_token
+from evotodo.logs import OncePerInterval
 from evotodo.throttling import FailedAuthenticationThrottle
 
 logger = logging.getLogger(__name__)
+# While Better Auth's keys have never been fetchable, every asymmetric token is a 503: one warning a minute.
+unavailable_log = OncePerInterval(logger)
 
 
 class AuthenticationUnavailable(APIException):
@@ -47,12 +50,16 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
             raw_token = self.get_raw_token(header)
             if raw_token is None:
                 return None
-            if not is_known_good(raw_token):
-                self.failures.check(request)
+            digest = token_digest(raw_token)
+            known_good = is_known_good(digest)
+            if not known_good:
+                self.failures.check(request, digest)
             validated_token = self.get_validated_token(raw_token)
         except InvalidToken:
             self.failures.record(request)
             raise
+        if not known_good:
+            self.failures.remember_good(digest, float(validated_token["exp"]))
         return self.get_user(validated_token), validated_token
 
     def get_raw_token(self, header: bytes) -> str | None:
@@ -78,7 +85,7 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
             logger.info("bearer token refused: %s", e.code)
             raise InvalidToken(e.message, code=e.code) from e
         except VerificationUnavailable as e:
-            logger.warning("bearer token not checked: %s", e)
+            unavailable_log.warning("bearer tokens not checked: %s", e)
             raise AuthenticationUnavailable() from e
 
     def get_user(self, validated_token: dict[str, Any]) -> User:  # type: ignore[override]

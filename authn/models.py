@@ -7,13 +7,26 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from authn.user_cache import forget_user
 
+# Sent inside the transaction that deletes users, before the deletion reads anything, with `user_ids`: an app
+# whose writes first lock something per user (tasks' change counter) takes the same lock here. Writes in flight
+# then commit before the deletion looks for their rows, and later ones wait for it and then fail as writes of
+# a user who no longer exists (a 409 to the client), instead of making the deletion fail.
+users_deleting = Signal()
+
 
 class UserQuerySet(models.QuerySet["User"]):
-    """Users; a bulk `update` is heard by every process's user cache, like a `save` (authn.services)."""
+    """Users; a bulk `update` is heard by every process's user cache, like a `save` (authn.services), and a
+    bulk `delete` is safe against the users' concurrent writes (`users_deleting`)."""
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        with transaction.atomic(using=self.db):
+            users_deleting.send(sender=self.model, user_ids=sorted(self.values_list("pk", flat=True)))
+            return super().delete()
 
     def update(self, **kwargs: Any) -> int:
         subs = list(self.exclude(better_auth_id=None).values_list("better_auth_id", flat=True))
@@ -85,6 +98,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email or self.username or self.better_auth_id or f"user {self.pk}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete the user and everything they own, safely against their concurrent writes (`users_deleting`)."""
+        with transaction.atomic(using=kwargs.get("using")):
+            users_deleting.send(sender=type(self), user_ids=[self.pk])
+            return super().delete(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return self.name

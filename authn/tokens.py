@@ -219,7 +219,7 @@ def verify_token(token: str) -> dict[str, Any]:
     conf = auth_settings()
     if len(token) > conf.max_token_bytes:
         raise TokenMalformed("The token is too large.")
-    digest = hashlib.sha256(token.encode()).digest()
+    digest = token_digest(token)
     cached = verified_tokens.get(digest)
     if cached is not None:
         if _still_published(cached[0], conf):
@@ -240,9 +240,14 @@ def verify_token(token: str) -> dict[str, Any]:
     return dict(claims)
 
 
-def is_known_good(token: str) -> bool:
-    """Whether `token` was verified before and is still within its `exp` (no signature check, no fetch)."""
-    return verified_tokens.get(hashlib.sha256(token.encode()).digest()) is not None
+def token_digest(token: str) -> bytes:
+    """What a token is remembered by: its SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def is_known_good(digest: bytes) -> bool:
+    """Whether the token of this digest was verified by this process and is still within its `exp`."""
+    return verified_tokens.get(digest) is not None
 
 
 def _still_published(key: SigningKey | None, conf: AuthSettings) -> bool:

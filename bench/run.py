@@ -4,6 +4,13 @@ Run from the project root: `make bench` (or `.venv/bin/python -m bench.run`). It
 default postgres://postgres@127.0.0.1:5432/evotodo_bench, dropped and created afresh) and `wrk` (Debian's
 package; installed with apt-get when missing and running as root). Results go to bench/results/latest.json and
 latest.md, and the table in bench/README.md is replaced.
+
+Before and after in one run: the same scenarios are also run against a baseline revision (BENCH_BASELINE, a git
+revision, default BASELINE_DEFAULT; "none" skips it), checked out with `git worktree add` into a temporary
+directory and served by a second gunicorn from the same virtualenv and database, the two taking turns run by run.
+Each run reports the server CPU per request (bench/measure.py says how it is counted) beside requests/s.
+BENCH_PROFILE=1 also samples each server with py-spy under load and writes the top frames to
+bench/results/profile.md.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.measure import combined, measure, postgres_backends, process_group, run_wrk
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 USERS = int(os.environ.get("BENCH_USERS", "50"))
@@ -35,6 +44,12 @@ HEAVY_TASKS = int(os.environ.get("BENCH_HEAVY_TASKS", "10000"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32").split(",")]
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evotodo_bench")
+# main before the CPU-per-request work (the issue's "before"): what the current code is compared with.
+BASELINE_DEFAULT = "a1d8df5"
+BASELINE = os.environ.get("BENCH_BASELINE", BASELINE_DEFAULT).strip()
+PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false")
+COMPARED_BEFORE_AFTER = ("list", "retrieve", "create", "complete", "mix")
+PROFILED = ("list", "retrieve", "create", "complete")
 
 
 def log(message: str) -> None:
@@ -147,23 +162,66 @@ def seed(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env={**env, "GUNICORN_ACCESS_LOG": ""},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(100):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    sys.exit("gunicorn did not start")
+def with_application_name(url: str, name: str) -> str:
+    """The database URL with `application_name` set, so each server's backends can be told apart."""
+    parts = urlsplit(url)
+    query = urllib.parse.urlencode([*urllib.parse.parse_qsl(parts.query), ("application_name", name)])
+    return parts._replace(query=query).geturl()
+
+
+class Server:
+    """One gunicorn (the project's config, from `root`) in its own session, and the pids to account for it:
+    its process group and the database backends that carry its application name."""
+
+    def __init__(self, label: str, root: Path, env: dict[str, str]) -> None:
+        self.label = label
+        self.root = root
+        self.application_name = f"evotodo-bench-{label}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **env,
+            "GUNICORN_ACCESS_LOG": "",
+            "DATABASE_URL": with_application_name(DATABASE_URL, self.application_name),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "bench.wsgi", "--bind", f"127.0.0.1:{self.port}"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            self.stop()
+            sys.exit(f"gunicorn ({label}) did not start")
+        self.pids = combined(process_group(self.process.pid), postgres_backends(plain_dsn(), self.application_name))
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def plain_dsn() -> str:
+    """DATABASE_URL as psycopg takes it."""
+    return DATABASE_URL.replace("postgres://", "postgresql://", 1)
+
+
+def checkout_baseline(revision: str, directory: Path, name: str = "baseline") -> Path:
+    """A revision's tree, as a detached worktree of this repository (removed by `remove_baseline`)."""
+    path = directory / name
+    subprocess.run(["git", "worktree", "add", "--quiet", "--detach", str(path), revision], cwd=ROOT, check=True)
+    return path
+
+
+def remove_baseline(path: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
 
 
 def request_file(lines: list[tuple[str, str, str, str]], directory: Path, name: str) -> Path:
@@ -232,37 +290,14 @@ def up_to_date(requests: Path) -> None:
     requests.write_text("\n".join(lines) + "\n")
 
 
-def run_wrk(wrk: str, url: str, requests: Path, concurrency: int, duration: int) -> dict[str, Any]:
-    threads = min(concurrency, 2)
-    out = subprocess.run(
-        [
-            wrk,
-            f"-t{threads}",
-            f"-c{concurrency}",
-            f"-d{duration}s",
-            "--latency",
-            "-s",
-            str(ROOT / "bench" / "wrk.lua"),
-            url,
-            "--",
-            str(requests),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-    result = json.loads(line.removeprefix("RESULT "))
-    result["rps"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
-    result["p50_ms"] = round(result["p50_us"] / 1000, 2)
-    result["p99_ms"] = round(result["p99_us"] / 1000, 2)
-    return result
-
-
 COMPARED = ("list", "list_auth_stubbed", "list_user_with_10000_tasks", "list_page_9000_deep")
 DEEP_ROW = 9000
 IDLE_PLACEHOLDER = "/api/sync?token=of:"
-ROUNDS = 5
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+PROFILE_SECONDS = int(os.environ.get("BENCH_PROFILE_SECONDS", "10"))
+# The issue's targets: server CPU per request at concurrency 8, in ms (the aim is two thirds of each).
+CPU_TARGETS_MS = {"list": 1.8, "retrieve": 1.2, "create": 2.0, "complete": 2.3}
+TAIL_TARGET = 2.0  # p99/p50 at concurrency 32
 
 
 def authentication_microseconds(token: str) -> float:
@@ -287,9 +322,14 @@ def authentication_microseconds(token: str) -> float:
     return round(min(timed(True) for _ in range(3)) - min(timed(False) for _ in range(3)), 1)
 
 
-def measure(wrk: str, url: str, files: dict[str, Path], name: str, concurrency: int) -> dict[str, Any]:
-    result = {"scenario": name, "concurrency": concurrency, **run_wrk(wrk, url, files[name], concurrency, DURATION)}
-    log(f"{name} c={concurrency}: {result['rps']} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']}")
+def scenario_run(server: Server, files: dict[str, Path], name: str, concurrency: int) -> dict[str, Any]:
+    """One measured run of a scenario against one server."""
+    result = measure(server.url, files[name], concurrency, DURATION, server.pids)
+    result = {"scenario": name, "concurrency": concurrency, "server": server.label, **result}
+    log(
+        f"{server.label} {name} c={concurrency}: {result['rps']} req/s, {result['cpu_ms_per_request']} ms CPU/req, "
+        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']}"
+    )
     return result
 
 
@@ -316,21 +356,154 @@ def machine() -> dict[str, Any]:
     }
 
 
+def profile(server: Server, files: dict[str, Path], name: str, directory: Path) -> dict[str, list[tuple[str, float]]]:
+    """Sample every process of `server` with py-spy while wrk loads it at concurrency 8; the top frames."""
+    output = directory / f"{server.label}-{name}.txt"
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--subprocesses",
+            "--nonblocking",
+            "--rate",
+            "200",
+            "--duration",
+            str(PROFILE_SECONDS),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    run_wrk(server.url, files[name], 8, PROFILE_SECONDS)
+    spy.wait(timeout=PROFILE_SECONDS + 60)
+    return top_frames(output.read_text() if output.exists() else "")
+
+
+def frame_name(frame: str) -> str:
+    """`function (path/to/module.py:12)` as `function (module path)`, without the line and the venv's prefix."""
+    function, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "lib/python3.11/", str(ROOT) + "/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    if "/baseline/" in where:  # the baseline's worktree: the same modules
+        where = where.split("/baseline/", 1)[1]
+    return f"{function} ({where})"
+
+
+def top_frames(collapsed: str, count: int = 12) -> dict[str, list[tuple[str, float]]]:
+    """From py-spy's collapsed stacks: the functions with the most samples on top of the stack (`self`) and
+    anywhere in it (`total`), in % of all samples."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in collapsed.splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not stack or not number.isdigit():
+            continue
+        frames = [frame_name(frame) for frame in stack.split(";")]
+        # py-spy's first frame is the process ("process 123:\"...\""): not a function.
+        frames = [frame for frame in frames if not frame.startswith("process ")]
+        if not frames:
+            continue
+        n = int(number)
+        samples += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + n
+
+    def top(counts: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:count]
+        return [(name, round(100 * n / samples, 1)) for name, n in ranked] if samples else []
+
+    # Frames on (nearly) every stack (the WSGI handler, the middleware chain) say nothing: left out.
+    return {"self": top(own), "total": top({k: v for k, v in total.items() if v < 0.7 * samples})}
+
+
+def profile_markdown(profiles: dict[str, dict[str, dict[str, list[tuple[str, float]]]]]) -> str:
+    """The profiles as Markdown: per scenario, baseline and current, the top frames by self time."""
+    lines = []
+    for name, by_server in profiles.items():
+        lines += [f"#### {name} (concurrency 8)", ""]
+        for label, frames in by_server.items():
+            lines += [f"{label}, self time (% of samples):", ""]
+            lines += [f"- {share} % `{frame}`" for frame, share in frames["self"]]
+            lines += ["", f"{label}, inclusive (% of samples):", ""]
+            lines += [f"- {share} % `{frame}`" for frame, share in frames["total"]]
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def before_after_markdown(report: dict[str, Any]) -> list[str]:
+    """Baseline against current, run by run, and the CPU targets."""
+    pairs = report.get("before_after", [])
+    if not pairs:
+        return []
+    lines = [
+        f"Before (`{report['baseline']}`) and after (`{report['current']}`), taken in turn in this run:",
+        "",
+        "| scenario | concurrency | CPU ms/req before | CPU ms/req after | CPU change | req/s before | req/s after "
+        "| p99/p50 after |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for pair in pairs:
+        before, after = pair["baseline"], pair["current"]
+        change = 100 * (after["cpu_ms_per_request"] / before["cpu_ms_per_request"] - 1)
+        ratio = after["p99_us"] / after["p50_us"] if after["p50_us"] else 0
+        lines.append(
+            f"| {pair['scenario']} | {pair['concurrency']} | {before['cpu_ms_per_request']} | "
+            f"{after['cpu_ms_per_request']} | {change:+.0f} % | {before['rps']} | {after['rps']} | {ratio:.1f} |"
+        )
+    lines += [
+        "",
+        "| target | measured (after) | met | two thirds |",
+        "| --- | --- | --- | --- |",
+    ]
+    for target in report["cpu_targets"]:
+        lines.append(
+            f"| {target['scenario']}: at most {target['target_ms']} ms CPU a request at concurrency 8 | "
+            f"{target['measured_ms']} ms | {met(target['ok'])} | {met(target['measured_ms'] <= target['aim_ms'])} "
+            f"({target['aim_ms']} ms) |"
+        )
+    for tail in report["tail_targets"]:
+        lines.append(
+            f"| {tail['scenario']}: p99/p50 under {TAIL_TARGET} at concurrency 32 | {tail['ratio']} | "
+            f"{met(tail['ok'])} | - |"
+        )
+    return [*lines, ""]
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The results as the Markdown tables of bench/README.md."""
-    lines = [
-        "| scenario | concurrency | requests/s | p50 ms | p99 ms | p99/p50 | non-2xx |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    lines = before_after_markdown(report)
+    lines += [
+        "The current code, every scenario:",
+        "",
+        "| scenario | concurrency | requests/s | CPU ms/req | p50 ms | p99 ms | p99/p50 | non-2xx |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in report["runs"]:
         ratio = run["p99_us"] / run["p50_us"] if run["p50_us"] else 0
-        cells = [run["scenario"], run["concurrency"], run["rps"], run["p50_ms"], run["p99_ms"], f"{ratio:.1f}"]
+        cells = [
+            run["scenario"],
+            run["concurrency"],
+            run["rps"],
+            run.get("cpu_ms_per_request", "-"),
+            run["p50_ms"],
+            run["p99_ms"],
+            f"{ratio:.1f}",
+        ]
         lines.append("| " + " | ".join(str(cell) for cell in [*cells, run["non_2xx"]]) + " |")
     t = report["targets"]
-
-    def met(ok: bool) -> str:
-        return "yes" if ok else "**no**"
-
     lines += [
         "",
         "| target, at concurrency 8 | measured | met |",
@@ -347,6 +520,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{t['auth_hot_path_percent_of_list']} % of a list request at concurrency 1 | - |",
         "",
     ]
+    rounds = report.get("rounds", ROUNDS)
     lines += [
         "The runs at concurrency 8 of "
         + ", ".join(
@@ -354,7 +528,7 @@ def markdown(report: dict[str, Any]) -> str:
             for run in report["runs"]
             if "rounds_rps" in run
         )
-        + f" are the median of {ROUNDS}, taken in turn, so that the ratios compare runs made side by side.",
+        + f" are the median of {rounds}, taken in turn, so that the ratios compare runs made side by side.",
         "",
     ]
     m = report["machine"]
@@ -366,12 +540,21 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    wrk = ensure_wrk()
-    jwks = JWKS()
-    recreate_database()
-    workers = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1))
-    env = {
+def revision(ref: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median throughput, with every round's throughput beside it."""
+    ranked = sorted(results, key=lambda result: result["rps"])
+    return {**ranked[len(ranked) // 2], "rounds_rps": [r["rps"] for r in results]}
+
+
+def server_env(jwks: JWKS, workers: str) -> dict[str, str]:
+    """The environment of the servers under test (and of the seeding, in this process)."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_DEBUG": "false",
@@ -384,46 +567,73 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": workers,
     }
+
+
+def main() -> None:
+    ensure_wrk()
+    jwks = JWKS()
+    recreate_database()
+    workers = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1))
+    env = server_env(jwks, workers)
     log(f"seeding {USERS} users x {TASKS_PER_USER} tasks and one user with {HEAVY_TASKS} tasks")
     data = seed(env)
     sub, email, name, _ = data["users"][0]
     auth_us = authentication_microseconds(jwks.token(sub, email, name))
     log(f"authentication on the hot path: {auth_us} us per request")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = start_gunicorn(env, port)
-    runs = []
-    try:
-        with tempfile.TemporaryDirectory() as directory:
+    runs: list[dict[str, Any]] = []
+    before_after: list[dict[str, Any]] = []
+    profiles: dict[str, dict[str, Any]] = {}
+    baseline = None if BASELINE.lower() == "none" else revision(BASELINE)
+    with tempfile.TemporaryDirectory() as directory:
+        baseline_root = checkout_baseline(baseline, Path(directory)) if baseline else None
+        servers: dict[str, Server] = {}
+        try:
+            servers["current"] = Server("current", ROOT, env)
+            if baseline_root is not None:
+                servers["baseline"] = Server("baseline", baseline_root, env)
+            current = servers["current"]
             files = build_scenarios(data, jwks, Path(directory))
             log("warming up")
-            for name in ("list", "list_auth_stubbed", "list_user_with_10000_tasks", "mix"):
-                run_wrk(wrk, url, files[name], 8, 3)
-            plan = [(name, c) for name in ("list", "retrieve", "create", "complete", "mix") for c in CONCURRENCY]
-            plan += [("sync_idle", c) for c in CONCURRENCY] + [("plain_django_json", 8)]
-            for name, concurrency in plan:
+            for server in servers.values():
+                for name in ("list", "list_auth_stubbed", "list_user_with_10000_tasks", "mix"):
+                    run_wrk(server.url, files[name], 8, 2)
+            # Before and after, taken in turn; which goes first alternates, so neither always follows the other.
+            for index, (name, concurrency) in enumerate(
+                (name, c) for name in COMPARED_BEFORE_AFTER for c in CONCURRENCY
+            ):
+                order = sorted(servers, reverse=index % 2 == 1)
+                pair = {label: scenario_run(servers[label], files, name, concurrency) for label in order}
+                runs.append(pair["current"])
+                if "baseline" in pair:
+                    before_after.append({"scenario": name, "concurrency": concurrency, **pair})
+            for name, concurrency in [("sync_idle", c) for c in CONCURRENCY] + [("plain_django_json", 8)]:
                 if name == "sync_idle":
                     up_to_date(files[name])
-                runs.append(measure(wrk, url, files, name, concurrency))
-            # The ratios compare runs made minutes apart on a shared machine: measure their three scenarios
-            # in turn, ROUNDS times, and keep each one's median run.
+                runs.append(scenario_run(current, files, name, concurrency))
+            # The ratios compare runs made minutes apart on a shared machine: measure their scenarios in turn,
+            # ROUNDS times, and keep each one's median run.
             rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in COMPARED}
             for _ in range(ROUNDS):
                 for name in COMPARED:
-                    rounds[name].append(measure(wrk, url, files, name, 8))
+                    rounds[name].append(scenario_run(current, files, name, 8))
             for name, results in rounds.items():
-                median = {
-                    **sorted(results, key=lambda result: result["rps"])[1],
-                    "rounds_rps": [r["rps"] for r in results],
-                }
+                median = median_run(results)
                 same = [i for i, run in enumerate(runs) if (run["scenario"], run["concurrency"]) == (name, 8)]
                 if same:
                     runs[same[0]] = median
                 else:
                     runs.append(median)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+            if PROFILE:
+                for name in PROFILED:
+                    profiles[name] = {}
+                    for label in sorted(servers):
+                        log(f"profiling {label} {name}")
+                        profiles[name][label] = profile(servers[label], files, name, Path(directory))
+        finally:
+            for server in servers.values():
+                server.stop()
+            if baseline_root is not None:
+                remove_baseline(baseline_root)
     by = {(run["scenario"], run["concurrency"]): run for run in runs}
     listed, stubbed, floor, heavy = (
         by[("list", 8)],
@@ -436,11 +646,39 @@ def main() -> None:
     deep = by.get(("list_page_9000_deep", 8))
     deep_gap = round(100 * (1 - deep["rps"] / heavy["rps"]), 1) if deep else None
     p99_ratio = round(listed["p99_us"] / listed["p50_us"], 2)
+    # The CPU targets are judged on the before/after pass (not the ratios' rounds), where baseline ran beside it.
+    paired = {(pair["scenario"], pair["concurrency"]): pair["current"] for pair in before_after}
+    judged = paired or by
     report = {
         "machine": machine(),
         "workers": int(workers),
         "duration_s": DURATION,
+        "rounds": ROUNDS,
+        "baseline": baseline,
+        "current": revision("HEAD") + (" + uncommitted changes" if dirty() else ""),
+        "before_after": before_after,
+        "cpu_targets": [
+            {
+                "scenario": name,
+                "target_ms": target,
+                "aim_ms": round(target * 2 / 3, 2),
+                "measured_ms": judged[(name, 8)]["cpu_ms_per_request"],
+                "ok": judged[(name, 8)]["cpu_ms_per_request"] <= target,
+            }
+            for name, target in CPU_TARGETS_MS.items()
+            if (name, 8) in judged
+        ],
+        "tail_targets": [
+            {
+                "scenario": name,
+                "ratio": round(judged[(name, 32)]["p99_us"] / judged[(name, 32)]["p50_us"], 2),
+                "ok": judged[(name, 32)]["p99_us"] / judged[(name, 32)]["p50_us"] < TAIL_TARGET,
+            }
+            for name in CPU_TARGETS_MS
+            if (name, 32) in judged
+        ],
         "runs": runs,
+        "profiles": profiles,
         "targets": {
             "auth_cost_percent": auth_cost,
             "auth_cost_ok": auth_cost <= 5,
@@ -461,12 +699,22 @@ def main() -> None:
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)
     (RESULTS / "latest.md").write_text(table)
+    if profiles:
+        (RESULTS / "profile.md").write_text(profile_markdown(profiles))
     readme = ROOT / "bench" / "README.md"
     text = readme.read_text()
     start, end = "<!-- results:start -->", "<!-- results:end -->"
     readme.write_text(text[: text.index(start) + len(start)] + "\n" + table + text[text.index(end) :])
     log(f"results in {RESULTS / 'latest.md'}")
     print(table)
+
+
+def dirty() -> bool:
+    """Whether the work tree has uncommitted changes to tracked files (the results then describe those)."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return bool(status.stdout.strip())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""The project's own app: its system checks (evotodo.E…)."""
+"""The project's own app: its system checks (evotodo.E…) and how it sets up database connections."""
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class EvotodoConfig(AppConfig):
@@ -9,3 +10,6 @@ class EvotodoConfig(AppConfig):
 
     def ready(self) -> None:
         from evotodo import checks  # noqa: F401 (registers the checks)
+        from evotodo.db import use_c_timestamptz_loader
+
+        connection_created.connect(use_c_timestamptz_loader, dispatch_uid="evotodo.db.use_c_timestamptz_loader")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -11,9 +10,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from evotodo.unavailable import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_DETAIL, DATABASE_UNAVAILABLE_ERRORS
-
-logger = logging.getLogger(__name__)
+from evotodo.unavailable import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE_DETAIL,
+    DATABASE_UNAVAILABLE_ERRORS,
+    report_database_unavailable,
+)
 
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
 
@@ -55,8 +57,8 @@ def validation_code(exc: exceptions.ValidationError) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with every error body reshaped to carry a stable `code`."""
-    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
-        logger.warning("database unavailable: %s", type(exc).__name__)
+    database_error = exc if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS) else None
+    if database_error is not None:
         exc = DatabaseUnavailable()
         exc.wait = DATABASE_RETRY_AFTER_SECONDS  # type: ignore[attr-defined]
     elif isinstance(exc, Http404):
@@ -78,6 +80,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             response.data = {"detail": str(detail), "code": str(code)}
         if isinstance(exc, exceptions.AuthenticationFailed) and "WWW-Authenticate" in response:
             response["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
+    if database_error is not None:
+        report_database_unavailable(database_error, response)
+    elif response.status_code == 503:
+        # A dependency is down (the JWKS never fetched): whoever raised it logs that once per interval.
+        response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

@@ -112,8 +112,7 @@ class AtomicWritesMiddleware:
                 if response.status_code >= 400:
                     transaction.set_rollback(True)
         except DATABASE_UNAVAILABLE_ERRORS as e:
-            logger.warning("database unavailable: %s", type(e).__name__)
-            return database_unavailable()
+            return database_unavailable(e)
         except IntegrityError as e:
             logger.warning("write refused at commit: %s", type(e.__cause__ or e).__name__)
             user = getattr(request, "user", None)
@@ -126,8 +125,7 @@ class AtomicWritesMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Outside DRF (whose handler answers the same), a view that lost the database: a 503, not a 500."""
         if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
-            logger.warning("database unavailable: %s", type(exception).__name__)
-            return database_unavailable()
+            return database_unavailable(exception)
         return None
 
 

@@ -104,11 +104,12 @@ MIDDLEWARE = [
     "evotodo.middleware.APISecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the logged-in user and messages serve the admin: skipped on /api/ (evotodo/admin_middleware.py).
+    "evotodo.admin_middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "evotodo.admin_middleware.AdminAuthenticationMiddleware",
+    "evotodo.admin_middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evotodo.middleware.AtomicWritesMiddleware",
 ]
@@ -139,6 +140,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that cannot be reached must be a quick 503, not a worker stuck until gunicorn kills it: give
+    # up connecting after DATABASE_CONNECT_TIMEOUT seconds, and drop a connection whose server stopped
+    # acknowledging (a network partition, a dead host) after some ten seconds instead of the kernel's minutes.
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2),
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 2,
+        "tcp_user_timeout": 10_000,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default under concurrent writers: a write transaction takes SQLite's write lock when it
     # begins (IMMEDIATE) and waits up to 20 s for it, instead of failing with "database is locked" when two
@@ -241,7 +255,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["authn.authentication.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSONRenderer output, written by orjson (evotodo/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": ["evotodo.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["evotodo.parsers.BoundedJSONParser"],
     # JSON is all the API serves: `?format=` is an unknown parameter like any other, not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,

@@ -27,8 +27,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# What a down, stalled or restarting Redis raises (timeouts are ConnectionErrors' siblings in redis-py).
-REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError)
+# Anything Redis can fail with: down, stalled or restarting (connection errors and timeouts), and answering
+# with an error (out of memory under `noeviction`, a read-only replica after a failover, a password changed):
+# each is Redis unable to do its part, and the API falls back the same way.
+REDIS_ERRORS = (redis.exceptions.RedisError,)
 
 
 class RedisUnavailable(Exception):

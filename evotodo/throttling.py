@@ -9,6 +9,7 @@ one warning per interval) and are enforced again as soon as it answers.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -156,18 +157,41 @@ class AnonThrottle(_MovingWindowThrottle):
 
 class FailedAuthenticationThrottle(BaseThrottle):
     """Refused tokens per client IP (`API_THROTTLE_AUTH_FAILURES`, e.g. "30/min"). Past the limit, a request
-    whose token is not already known to be good is a 429 before its signature is checked, so a flood of bad
-    tokens costs a counter lookup each rather than a signature verification."""
+    whose token is not known to be good is a 429 before its signature is checked, so a flood of bad tokens
+    costs a counter lookup each rather than a signature verification. A token verified by any worker of any
+    node is known good (`remember_good`, through Redis), so people who share an IP with an attacker (behind
+    a NAT) keep working with the tokens they had; a new token from that IP waits out the window."""
 
     scope = "auth_failures"
+    good_prefix = "evotodo:good-token:"
 
-    def check(self, request: Request) -> None:
-        """Raise Throttled when this client has had too many tokens refused lately."""
+    def check(self, request: Request, token_digest: bytes) -> None:
+        """Raise Throttled when this client has had too many tokens refused lately, unless this token is good."""
         limit = configured_rate(self.scope)
         if limit is not None:
             wait = over(limit, self.scope, self.get_ident(request))
-            if wait is not None:
+            if wait is not None and not self._known_good(token_digest):
                 raise Throttled(wait=wait)
+
+    def remember_good(self, token_digest: bytes, expires_at: float) -> None:
+        """Tell every process that this token verified (until its `exp`), when the limit is on and Redis is there."""
+        shared = shared_redis()
+        seconds = int(expires_at - time.time())
+        if shared is None or configured_rate(self.scope) is None or seconds <= 0:
+            return
+        key = self.good_prefix + token_digest.hex()
+        with contextlib.suppress(RedisUnavailable):  # then only the processes that verified it know it
+            shared.call(lambda client: client.set(key, 1, ex=seconds, nx=True))
+
+    def _known_good(self, token_digest: bytes) -> bool:
+        shared = shared_redis()
+        if shared is None:
+            return False
+        key = self.good_prefix + token_digest.hex()
+        try:
+            return bool(shared.call(lambda client: client.exists(key)))
+        except RedisUnavailable:
+            return False
 
     def record(self, request: Request) -> None:
         """Count one refused token for this client."""

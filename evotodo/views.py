@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,12 +10,15 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from evotodo.shared_redis import shared_redis
-from evotodo.unavailable import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_ERRORS
-
-logger = logging.getLogger(__name__)
-
+from evotodo.unavailable import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE_ERRORS,
+    report_database_unavailable,
+)
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -53,7 +55,15 @@ class ReadOnlyDocsMixin:
 
 
 class SchemaView(ReadOnlyDocsMixin, SpectacularAPIView):
-    """GET /api/schema: the OpenAPI 3 schema (public: it holds no user data)."""
+    """GET /api/schema: the OpenAPI 3 schema (public: it holds no user data). Its errors (a 429) are JSON like
+    every other error of the API, not YAML or OpenAPI documents."""
+
+    def finalize_response(self, request: Any, response: HttpResponse, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            response.accepted_renderer = api_settings.DEFAULT_RENDERER_CLASSES[0]()
+            response.accepted_media_type = response.accepted_renderer.media_type
+        return response
 
 
 class DocsView(ReadOnlyDocsMixin, SpectacularSwaggerView):
@@ -81,9 +91,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DATABASE_UNAVAILABLE_ERRORS as e:
-        logger.warning("readiness check failed: %s", type(e).__name__)
         checks["database"] = "unavailable"
         response = JsonResponse({"status": "unavailable", "code": "database_unavailable", "checks": checks}, status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
-        return response
+        return report_database_unavailable(e, response)
     return JsonResponse({"status": "ok", "checks": checks})

@@ -26,6 +26,29 @@ def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
+    """A task as the API sends it, date-times in `zone`: the current time zone, which a list looks up once
+    per page rather than once per task. Written out rather than field by field: the list serializes up to 500
+    of these per request, and this is several times faster than DRF's generic path, with the same output
+    (tested)."""
+    recurrence = task.recurrence
+    return {
+        "id": task.pk,
+        "user_id": task.owner.better_auth_id,
+        "title": task.title,
+        "description": task.description,
+        "completed": task.completed,
+        "created_at": _iso(task.created_at, zone),
+        "updated_at": _iso(task.updated_at, zone),
+        "priority": PRIORITY_LABELS[task.priority],
+        "tags": list(task.tags),
+        "due_at": _iso(task.due_at, zone),
+        "remind_at": _iso(task.remind_at, zone),
+        "recurrence": {key: recurrence[key] for key in ("freq", "interval", "until")} if recurrence else None,
+        "completed_at": _iso(task.completed_at, zone),
+    }
+
+
 class StrictFieldsMixin:
     """A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
@@ -190,24 +213,7 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return attrs
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
-        # Written out rather than field by field: the list serializes up to 500 of these per request, and
-        # this is several times faster than DRF's generic path, with the same output (tested).
-        recurrence, zone = instance.recurrence, timezone.get_current_timezone()
-        return {
-            "id": instance.pk,
-            "user_id": instance.owner.better_auth_id,
-            "title": instance.title,
-            "description": instance.description,
-            "completed": instance.completed,
-            "created_at": _iso(instance.created_at, zone),
-            "updated_at": _iso(instance.updated_at, zone),
-            "priority": PRIORITY_LABELS[instance.priority],
-            "tags": list(instance.tags),
-            "due_at": _iso(instance.due_at, zone),
-            "remind_at": _iso(instance.remind_at, zone),
-            "recurrence": {key: recurrence[key] for key in ("freq", "interval", "until")} if recurrence else None,
-            "completed_at": _iso(instance.completed_at, zone),
-        }
+        return task_json(instance, timezone.get_current_timezone())
 
 
 class TaskCompleteSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -47,6 +47,14 @@ def claim_change_seq(owner_id: int, count: int = 1) -> int:
         return cursor.fetchone()[0]
 
 
+def lock_counters_of_deleted_users(*, user_ids: list[int], **kwargs: Any) -> None:
+    """Before users are deleted, take their change counters the way every write does first (in id order, so two
+    deletions never wait on each other in turn): the deletion then sees every write that committed before it,
+    and writes that come after wait, then fail at COMMIT on the deleted user (authn.models.users_deleting)."""
+    for user_id in sorted(user_ids):
+        claim_change_seq(user_id)
+
+
 def current_seq(owner: User) -> tuple[int, int]:
     """The user's last change number and the number up to which tombstones were purged (one query)."""
     state = SyncState.objects.filter(owner=owner).values_list("seq", "purged_seq").first()

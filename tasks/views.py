@@ -39,6 +39,7 @@ from tasks.serializers import (
     TaskSerializer,
     TombstoneSerializer,
     sync_change,
+    task_json,
 )
 from tasks.services import TaskChanged, TaskConflict, etag_matches, task_complete, task_create, task_delete, task_update
 from tasks.sync import SyncTokenExpired, SyncTokenInvalid, changes_since, materialize, sync_page
@@ -145,7 +146,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Task]:
         if getattr(self, "swagger_fake_view", False):
             return Task.objects.none()
-        return Task.objects.filter(owner=self.request.user)
+        # By the id: filtering by the user object costs the ORM a tenth of a list request in checks.
+        return Task.objects.filter(owner_id=self.request.user.pk)
 
     def filter_queryset(self, queryset: QuerySet[Task]) -> QuerySet[Task]:
         # Query parameters filter the list only; they never hide or reject a single task. A list without
@@ -162,18 +164,28 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return [self._owned(row) for row in page] if page is not None else None
 
     def _owned(self, task: Any) -> Any:
-        """Every task here is the caller's: give it its owner without a join or a query."""
+        """Every task here is the caller's: give it its owner without a join or a query. Cached straight on the
+        task, as select_related does, rather than through the descriptor, whose checks cost a list of 500 a
+        measurable share: they are for foreign objects, and this one is what the query filtered on."""
         if isinstance(task, Task):
-            task.owner = self.request.user
+            task.owner_id = self.request.user.pk  # first: a changed owner_id drops the cached owner
+            Task.owner.field.set_cached_value(task, self.request.user)
         return task
 
     def _task_response(self, task: Task, status_code: int = 200, serializer_class: type = TaskSerializer) -> Response:
         return Response(serializer_class(task).data, status=status_code, headers={"ETag": task.etag})
 
+    def _task_reference(self) -> Task:
+        """The task the URL names, unread, for a write service that locks and reads it itself (one query fewer
+        than `get_object`): the service reads it only among the caller's tasks, so another user's is a 404 all
+        the same."""
+        return self._owned(Task(pk=int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])))
+
     def _changed(self, write: Any, task: Task | None = None, **kwargs: Any) -> Task:
-        """Run a write service on the task (looked up, scoped, unless given), honouring If-Match."""
+        """Run a write service on the task given, or else the one the URL names (the service reads it among the
+        caller's, under lock), honouring If-Match."""
         try:
-            return write(task=task or self.get_object(), if_match=self.request.headers.get("If-Match"), **kwargs)
+            return write(task=task or self._task_reference(), if_match=self.request.headers.get("If-Match"), **kwargs)
         except TaskChanged:
             raise PreconditionFailed() from None
         except TaskConflict:
@@ -186,7 +198,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             tasks = self.filter_queryset(self.get_queryset())
             sort = request.query_params.get("sort", DEFAULT_SORT)
             page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort)]
-            return self.get_paginated_response([TaskSerializer(task).data for task in page])
+            zone = timezone.get_current_timezone()
+            return self.get_paginated_response([task_json(task, zone) for task in page])
         if request.query_params.get("sort", "updated") != "updated":
             raise ValidationError({"sort": ["With updated_since, changes come oldest first; leave sort out."]})
         tasks = self.filter_queryset(self.get_queryset())
@@ -278,7 +291,7 @@ class SyncView(StrictQueryParamsMixin, generics.GenericAPIView):
         return frozenset({"token", "limit"})
 
     def get_queryset(self) -> QuerySet[Task]:
-        return Task.objects.filter(owner=self.request.user)
+        return Task.objects.filter(owner_id=self.request.user.pk)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         limit = LinkHeaderPagination.int_param(request, "limit", SYNC_DEFAULT_LIMIT, 1, SYNC_MAX_LIMIT)

@@ -3,7 +3,10 @@ that a deleted row makes fail at COMMIT is a 409 to retry, and changes nothing."
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,8 @@ from rest_framework.test import APIClient
 from authn.models import User
 from authn.services import user_from_claims
 from authn.user_cache import recent_users
+from evotodo.tests.live import LiveDatabase, LiveServer
+from evotodo.tests.tcp_proxy import TCPProxy
 from tasks.models import Task
 
 
@@ -81,3 +86,53 @@ def test_a_write_by_a_user_deleted_behind_the_cache_is_a_409_and_creates_nothing
     retried = client.post("/api/tasks", {"title": "orphan"}, format="json")  # a new user for the same sub
     assert retried.status_code == 201
     assert Task.objects.get(title="orphan").owner.better_auth_id == dave.better_auth_id
+
+
+def test_over_http_a_database_that_stops_answering_is_a_quick_503_and_recovers(
+    static_root: Path, tmp_path: Path
+) -> None:
+    from django.db import connection as test_connection
+
+    if test_connection.vendor != "postgresql":
+        pytest.skip("the suite runs on SQLite: set DATABASE_URL to a PostgreSQL server to run this there too")
+    database = LiveDatabase("postgresql", tmp_path)
+    proxy = TCPProxy((database.server["host"], int(database.server["port"])))
+    database.url = database.url.replace(f":{database.server['port']}/", f":{proxy.port}/")
+    try:
+        server = LiveServer(database, static_root, tmp_path / "gunicorn.log", DATABASE_CONNECT_TIMEOUT="2")
+        try:
+            token = server.token("db-outage-user")
+            assert server.call("GET", "/api/tasks", token)[0] == 200
+            proxy.hang()
+            answers = []
+            for method, path, body in [("GET", "/api/tasks", None), ("POST", "/api/tasks", {"title": "x"})]:
+                started = time.monotonic()
+                status, payload, headers = server.call(method, path, token, body, with_headers=True)
+                answers.append((status, payload["code"], headers["Retry-After"], time.monotonic() - started < 5))
+            started = time.monotonic()
+            ready, ready_seconds = server.call("GET", "/readyz"), time.monotonic() - started
+            assert answers == [(503, "database_unavailable", "2", True)] * 2
+            assert ready[0] == 503
+            assert ready_seconds < 5
+            proxy.forward()
+            assert server.call("POST", "/api/tasks", token, {"title": "after"})[0] == 201
+            assert "Traceback" not in server.log_text()
+        finally:
+            server.stop()
+    finally:
+        proxy.close()
+        database.drop()
+
+
+def test_an_outage_is_logged_once_a_minute_not_once_a_request(
+    alice: User, alice_client: APIClient, database_down: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    from evotodo.unavailable import outage_log
+
+    outage_log._logged_at = None  # a fresh interval
+    with caplog.at_level(logging.WARNING):
+        codes = [alice_client.get("/api/tasks").status_code for _ in range(20)]
+    assert codes == [503] * 20
+    lines = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.name for record in lines] == ["evotodo.database"]
+    assert lines[0].exc_info is None

@@ -6,16 +6,18 @@ caches keep a user one second) and on PostgreSQL with Redis (invalidations publi
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from django.db import connection
 
-from evotodo.tests.live import LiveServer, live_server_on
-from tasks.demo import demo_user_id
+from evotodo.tests.live import LIVE_SECRET, LiveServer, live_server_on
+from tasks.demo import DEMO_EMAIL_DOMAIN, demo_user_id
 
 DEADLINE_SECONDS = 2.0
 # Enough requests that every one of the server's workers answers some of them.
@@ -65,9 +67,16 @@ def test_a_user_disabled_from_a_shell_is_refused_by_every_worker_within_2_s(serv
     assert set(seen) <= {200, 401}
 
 
+def demo_token() -> str:
+    """A token of demo user 1 with its own email, so that `seed_demo --reset` recognises the user as a demo one."""
+    now = int(time.time())
+    claims = {"sub": demo_user_id(1), "email": f"demo1@{DEMO_EMAIL_DOMAIN}", "iat": now, "exp": now + 900}
+    return jwt.encode(claims, LIVE_SECRET)
+
+
 def test_after_seed_demo_reset_the_running_api_serves_the_new_user_within_2_s(server: LiveServer) -> None:
     server.manage("seed_demo", "--users", "1", "--tasks-per-user", "3")
-    token = server.token(demo_user_id(1))
+    token = demo_token()
     assert {len(server.call("GET", "/api/tasks", token)[1]) for _ in range(ROUND)} == {3}
     server.manage("seed_demo", "--users", "1", "--tasks-per-user", "3", "--reset")
     statuses: list[int] = []
@@ -84,3 +93,37 @@ def test_after_seed_demo_reset_the_running_api_serves_the_new_user_within_2_s(se
     created = server.database.query("SELECT owner_id FROM tasks_task WHERE title = 'after the reset'")
     assert {row[0] for row in created} == {owner[0][0]}
     assert len(created) == statuses.count(201)
+
+
+def test_a_user_who_keeps_writing_can_be_deleted_and_their_writes_never_500(server: LiveServer) -> None:
+    server.manage("seed_demo", "--users", "1", "--tasks-per-user", "1000")  # a deletion that takes a while
+    token = demo_token()
+    stop, statuses = threading.Event(), []
+
+    def write() -> None:
+        while not stop.is_set():
+            statuses.append(server.call("POST", "/api/tasks", token, {"title": "while being deleted"})[0])
+
+    writers = [threading.Thread(target=write) for _ in range(3)]
+    for writer in writers:
+        writer.start()
+    try:
+        for _ in range(3):  # each raises (check=True) if the deletion fails
+            server.manage("seed_demo", "--users", "1", "--tasks-per-user", "1000", "--reset")
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(timeout=30)
+    assert statuses
+    assert set(statuses) <= {201, 409}
+    created_after_the_last_reset = server.database.query(
+        "SELECT count(*) FROM tasks_task t JOIN authn_user u ON u.id = t.owner_id "
+        "WHERE u.better_auth_id = %s AND t.title = 'while being deleted'",
+        demo_user_id(1),
+    )[0][0]
+    assert created_after_the_last_reset < statuses.count(201)  # the resets did delete the writer's tasks
+    owners = server.database.query(
+        "SELECT DISTINCT owner_id FROM tasks_task WHERE title = 'while being deleted' "
+        "AND owner_id NOT IN (SELECT id FROM authn_user)"
+    )
+    assert owners == []

@@ -151,10 +151,17 @@ def print_database(**env: str) -> subprocess.CompletedProcess[str]:
 def test_pgbouncer_pooling_turns_off_server_side_cursors_and_prepared_statements(
     production_env: dict[str, str],
 ) -> None:
-    pooled = print_database(**production_env, DATABASE_POOLER="pgbouncer")
-    direct = print_database(**production_env)
-    assert json.loads(pooled.stdout) == {"cursors": True, "options": {"prepare_threshold": None}}
-    assert json.loads(direct.stdout) == {"cursors": False, "options": {}}
+    pooled = print_database(**{**production_env, "DATABASE_POOLER": "pgbouncer"})
+    direct = print_database(**{**production_env, "DATABASE_POOLER": "none"})
+    pooled_database, direct_database = json.loads(pooled.stdout), json.loads(direct.stdout)
+    assert pooled_database["cursors"] is True
+    assert pooled_database["options"]["prepare_threshold"] is None
+    assert direct_database["cursors"] is False
+    assert "prepare_threshold" not in direct_database["options"]
+    # Everything else about the connection is the same either way.
+    assert {k: v for k, v in pooled_database["options"].items() if k != "prepare_threshold"} == direct_database[
+        "options"
+    ]
 
 
 def test_pgbouncer_pooling_is_refused_without_postgresql(production_env: dict[str, str]) -> None:

@@ -111,3 +111,25 @@ def test_the_api_serves_through_a_stalled_redis(
     assert time.monotonic() - started < 2.0
     assert APIClient().get("/readyz").json()["checks"]["redis"] == "degraded"
     assert Task.objects.filter(owner=alice, title="x").count() == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [("config", "set", "maxmemory", "1"), ("replicaof", "127.0.0.1", "1")],
+    ids=["full, refusing writes", "a read-only replica after a failover"],
+)
+def test_the_api_serves_through_a_redis_that_answers_with_errors(
+    redis_server: OwnRedis, settings: Any, alice: User, alice_client: APIClient, fault: tuple[str, ...]
+) -> None:
+    import redis
+
+    settings.REDIS_URL = redis_server.url
+    settings.API_THROTTLE_USER = "600/min"
+    settings.API_THROTTLE_AUTH_FAILURES = "30/min"
+    redis.Redis.from_url(redis_server.url).execute_command(*fault)
+    answers = [alice_client.get("/api/tasks").status_code for _ in range(5)]
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    answers.append(bad.get("/api/tasks").status_code)
+    assert answers == [200] * 5 + [401]
+    assert APIClient().get("/readyz").json()["checks"]["redis"] == "degraded"

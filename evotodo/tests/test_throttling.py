@@ -11,9 +11,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from authn.models import User
+from authn.tokens import verified_tokens
 from conftest import run_concurrently
 from evotodo.tests.live import free_port
-from evotodo.throttling import limiters
+from evotodo.throttling import FailedAuthenticationThrottle, limiters
 
 
 @pytest.fixture
@@ -165,3 +166,27 @@ def test_with_redis_down_the_limits_fail_open_with_one_warning(
     warnings = [record for record in caplog.records if record.name == "evotodo.shared_redis"]
     assert len(warnings) == 1
     assert warnings[0].exc_info is None
+
+
+def test_a_token_verified_by_another_process_passes_its_ips_refused_token_limit(
+    auth_failures_limited: Any, redis_url: str, alice: User, alice_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FailedAuthenticationThrottle, "good_prefix", f"evotodo-test-{uuid.uuid4().hex}:good:")
+    monkeypatch.setattr(limiters, "key_prefix", f"evotodo-test-{uuid.uuid4().hex}")
+    auth_failures_limited.REDIS_URL = redis_url
+    assert alice_client.get("/api/tasks").status_code == 200  # verified here, and announced
+    verified_tokens.clear()  # another worker: it never verified alice's token itself
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    statuses(bad, "/api/tasks", 4)
+    assert alice_client.get("/api/tasks").status_code == 200
+    assert bad.get("/api/tasks").status_code == 429
+
+
+def test_a_throttled_schema_request_is_answered_in_json(limited: Any, db: Any) -> None:
+    client = APIClient()
+    statuses(client, "/api/schema", 2, REMOTE_ADDR="203.0.113.30")
+    response = client.get("/api/schema", REMOTE_ADDR="203.0.113.30")
+    assert response.status_code == 429
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "throttled"
