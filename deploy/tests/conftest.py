@@ -41,9 +41,27 @@ def cluster_tools() -> None:
         pytest.fail(f"the cluster tests need {missing}: `make cluster-test` installs them (apt-get)")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+def server_errors(log: str, most: int = 3) -> list[str]:
+    """The last tracebacks a node logged (a JSON log line's `exc_info`, or plain text), for a failed test."""
+    lines = [line for line in log.splitlines() if "Traceback" in line or '"exc_info"' in line]
+    return [line[-4000:] for line in lines[-most:]]
+
+
 @pytest.fixture
-def make_cluster() -> Iterator[Callable[..., Cluster]]:
-    """Start a cluster (Cluster's keyword arguments) on the tests' ports; it is stopped after the test."""
+def make_cluster(request: pytest.FixtureRequest) -> Iterator[Callable[..., Cluster]]:
+    """Start a cluster (Cluster's keyword arguments) on the tests' ports; it is stopped after the test. When the
+    test failed, the tracebacks its nodes logged are printed (pytest shows them with the failure)."""
     started: list[Cluster] = []
 
     def start(**kwargs: Any) -> Cluster:
@@ -54,6 +72,10 @@ def make_cluster() -> Iterator[Callable[..., Cluster]]:
 
     yield start
     for cluster in started:
+        if request.node.stash.get(CALL_FAILED, False):
+            for node in cluster.nodes:
+                for error in server_errors(node.log_path.read_text(errors="replace")):
+                    print(f"node {node.index} logged: {error}")
         cluster.stop()
 
 

@@ -80,7 +80,7 @@ def client_loop(cluster: Cluster, record: ClientRecord, seed: int, stop: threadi
 def test_a_killed_node_fails_only_its_requests_in_flight_and_loses_no_acknowledged_write(
     make_cluster: Callable[..., Cluster], with_workers: bool
 ) -> None:
-    cluster = make_cluster(nodes=2, workers=2)
+    cluster = make_cluster(nodes=2, workers=2, env={"API_THROTTLE_USER": "off"})  # the load is one user's
     records = [ClientRecord(sub=f"load-{n}", token=cluster.token(f"load-{n}")) for n in range(CLIENTS)]
     stop = threading.Event()
     threads = [
@@ -151,7 +151,7 @@ def test_a_create_in_flight_on_a_killed_node_fails_and_its_retry_with_the_same_k
     the node that holds it is killed; nginx must not resend it elsewhere, and the client's retry makes one task."""
     import psycopg
 
-    cluster = make_cluster(nodes=2, workers=2)
+    cluster = make_cluster(nodes=2, workers=2, env={"API_THROTTLE_USER": "off"})  # the load is one user's
     token = cluster.token("in-flight")
     assert call(cluster.url, "POST", "/api/tasks", token, {"title": "first"}).status == 201
     owner_id = cluster.query("SELECT id FROM authn_user WHERE better_auth_id = 'in-flight'")[0][0]
