@@ -15,6 +15,17 @@ from pathlib import Path
 
 DEPLOY_DIR = Path(__file__).resolve().parent
 NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "evotodo.conf.template"
+# What every error that nginx answers itself carries, as the application's errors do: JSON, the request id, and
+# the API's security headers.
+ERROR_HEADERS = "\n        ".join(
+    [
+        "default_type application/json;",
+        "add_header X-Request-ID $evotodo_request_id always;",
+        "add_header X-Content-Type-Options nosniff always;",
+        "add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'\" always;",
+        'add_header Cache-Control "private, no-cache" always;',
+    ]
+)
 PGBOUNCER_TEMPLATE = DEPLOY_DIR / "pgbouncer" / "pgbouncer.ini.template"
 PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")
 
@@ -59,6 +70,7 @@ def render_nginx(
             "SERVER_NAME": server_name,
             "ACCESS_LOG": access_log,
             "ERROR_LOG": error_log,
+            "ERROR_HEADERS": ERROR_HEADERS,
         },
     )
 

@@ -43,7 +43,9 @@ class TagListFormField(forms.Field):
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value: Any) -> list[str]:
-        tags = [str(tag).strip() for tag in (value or []) if str(tag).strip()]
+        tags = [str(tag).strip() for tag in (value or [])]
+        if "" in tags:  # `?tag=` would filter by nothing and return every task: a client's mistake, said so
+            raise forms.ValidationError("A tag must not be empty.", code="empty")
         if len(tags) > MAX_TAGS or any(len(tag) > TAG_MAX_LENGTH for tag in tags):
             raise forms.ValidationError(f"At most {MAX_TAGS} tags of {TAG_MAX_LENGTH} characters.", code="invalid")
         if any("\x00" in tag for tag in tags):
@@ -94,7 +96,8 @@ class TaskFilter(filters.FilterSet):
         model = Task
         fields: list[str] = []
 
-    # A parameter that is given must say something: `?status=` is a 400, like `?status=bogus`.
+    # A parameter that is given must say something: `?status=` is a 400, like `?status=bogus` (an empty `tag`
+    # is refused by its field); an empty search is no search, as in any search box.
     may_be_empty = frozenset({"search", "tag"})
 
     def is_valid(self) -> bool:

@@ -155,9 +155,17 @@ def test_a_given_but_empty_parameter_is_400(parameter: str, alice: User, alice_c
     assert parameter in response.json()["errors"]
 
 
-def test_empty_search_and_tag_mean_no_filter(alice: User, alice_client: APIClient) -> None:
+def test_an_empty_search_means_no_filter(alice: User, alice_client: APIClient) -> None:
     make(alice, "anything")
-    assert titles(alice_client.get("/api/tasks?search=&tag=")) == ["anything"]
+    assert titles(alice_client.get("/api/tasks?search=")) == ["anything"]
+
+
+@pytest.mark.parametrize("query", ["tag=", "tag=%20", "tag=&tag=", "tag=work&tag="])
+def test_an_empty_tag_is_a_400_not_the_unfiltered_list(query: str, alice: User, alice_client: APIClient) -> None:
+    make(alice, "anything")
+    response = alice_client.get(f"/api/tasks?{query}")
+    assert response.status_code == 400
+    assert "tag" in response.json()["errors"]
 
 
 @pytest.mark.parametrize("value", [",", "high,", ",high", "high,,low"])
