@@ -163,6 +163,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the per-request health check reading the socket instead of sending `SELECT 1`
+    # (evotodo/postgresql/base.py). Last, so that the checks above still see Django's engine name.
+    DATABASES["default"]["ENGINE"] = "evotodo.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "authn.User"
