@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from tasks.filters import AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
 from tasks.models import Task, TaskTag
-from tasks.ordering import DEFAULT_SORT
+from tasks.ordering import DEFAULT_SORT, sorted_tasks
 from tasks.pagination import LinkHeaderPagination
 from tasks.serializers import (
     SyncPageSerializer,
@@ -85,6 +86,14 @@ def owned_tasks(owner_id: int) -> QuerySet[Task]:
 # What `get_object` reads: the task the URL names among the caller's (`get_queryset`, which the detail actions
 # do not filter further), compiled once per process (evotodo/queries.py).
 OWN_TASK = CompiledQuery(lambda owner_id, pk: owned_tasks(owner_id).filter(pk=pk), "owner_id", "pk")
+
+
+@lru_cache(maxsize=64)  # sorts x the page sizes clients use; another is compiled again when it comes back
+def first_page_query(sort: str, count: int) -> CompiledQuery[Task]:
+    """The first `count` of a user's tasks under `sort`, as the list reads them without filters (its usual
+    call), compiled once per process."""
+    return CompiledQuery(lambda owner_id: sorted_tasks(owned_tasks(owner_id).order_by(), sort)[:count], "owner_id")
+
 
 SYNC_DEFAULT_LIMIT = 100
 SYNC_MAX_LIMIT = 500
@@ -181,6 +190,10 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         page = super().paginate_queryset(queryset)
         return [self._owned(row) for row in page] if page is not None else None
 
+    def _first_page(self, sort: str, count: int) -> list[Task]:
+        """What `get_queryset()` sorted and cut to `count` holds, through a compiled query."""
+        return first_page_query(sort, count).fetch(owner_id=self.request.user.pk)
+
     def _owned(self, task: Any) -> Any:
         """Every task here is the caller's: give it its owner without a join or a query. Cached straight on the
         task, as select_related does, rather than through the descriptor, whose checks cost a list of 500 a
@@ -215,7 +228,9 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         if "updated_since" not in request.query_params:
             tasks = self.filter_queryset(self.get_queryset())
             sort = request.query_params.get("sort", DEFAULT_SORT)
-            page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort)]
+            unfiltered = request.query_params.keys().isdisjoint(TaskFilter.base_filters)
+            first_page = self._first_page if unfiltered else None
+            page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort, first_page)]
             zone = timezone.get_current_timezone()
             return self.get_paginated_response([task_json(task, zone) for task in page])
         if request.query_params.get("sort", "updated") != "updated":
