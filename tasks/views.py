@@ -199,7 +199,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         task, as select_related does, rather than through the descriptor, whose checks cost a list of 500 a
         measurable share: they are for foreign objects, and this one is what the query filtered on."""
         if isinstance(task, Task):
-            task.owner_id = self.request.user.pk  # first: a changed owner_id drops the cached owner
+            if task.owner_id != self.request.user.pk:  # a read task has it already: the query filtered on it
+                task.owner_id = self.request.user.pk  # first: a changed owner_id drops the cached owner
             Task.owner.field.set_cached_value(task, self.request.user)
         return task
 
