@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+import orjson
 from django.conf import settings
 from django.db import models
 from django.db.models import F
@@ -25,6 +29,30 @@ class Priority(models.IntegerChoices):
     HIGH = 3, "high"
 
 
+LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+class JSONField(models.JSONField):
+    """Django's JSONField, read with orjson: a page of 50 tasks decodes 100 of these (tags and rules), several
+    times faster than `json.loads`, to the same values (tested). Text with a run of 19 digits (an integer that
+    orjson would read as a float), what orjson refuses (NaN, nesting past 1024 levels) and fields with a custom
+    decoder go Django's way, and so does every write. It deconstructs as Django's own, so
+    migrations see no change."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        # orjson reads an integer past 64 bits as a float (json as an int): 19 digits or more go Django's way.
+        if type(value) is str and self.decoder is None and not LONG_NUMBER.search(value):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        return super().from_db_value(value, expression, connection)
+
+    def deconstruct(self) -> Any:
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
+
+
 class Task(models.Model):
     """One todo item of one user."""
 
@@ -35,12 +63,12 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
     # As the user wrote them, in order; TaskTag holds their lower-case keys for filtering and counting.
-    tags = models.JSONField(default=list, blank=True)
+    tags = JSONField(default=list, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     remind_at = models.DateTimeField(null=True, blank=True)
     # {"freq", "interval", "until", "anchor"}: `anchor` is the first due date with the offset the client
     # sent, so that monthly series keep their day of the month and their wall-clock time.
-    recurrence = models.JSONField(null=True, blank=True)
+    recurrence = JSONField(null=True, blank=True)
     next_occurrence = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous_occurrence"
     )
