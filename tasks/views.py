@@ -40,6 +40,7 @@ from tasks.serializers import (
     TaskCompletionSerializer,
     TaskSerializer,
     TombstoneSerializer,
+    output_zone,
     sync_change,
     task_json,
 )
@@ -232,7 +233,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             unfiltered = request.query_params.keys().isdisjoint(TaskFilter.base_filters)
             first_page = self._first_page if unfiltered else None
             page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort, first_page)]
-            zone = timezone.get_current_timezone()
+            zone = output_zone()
             return self.get_paginated_response([task_json(task, zone) for task in page])
         if request.query_params.get("sort", "updated") != "updated":
             raise ValidationError({"sort": ["With updated_since, changes come oldest first; leave sort out."]})
