@@ -10,7 +10,7 @@ PORT ?= 8000
 
 FIXTURE := interop/better-auth
 
-.PHONY: run demo test bench lint format install interop-deps
+.PHONY: run demo test bench lint format install interop-deps cluster cluster-test cluster-deps
 
 run: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
@@ -29,6 +29,23 @@ demo: install .env
 
 test: install lint interop-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# A local deployment: nginx, gunicorn nodes, PgBouncer, its own PostgreSQL and Redis, until Ctrl-C
+# (deploy/README.md; CLUSTER_ARGS="--nodes 3"). The fault tests run against it: `make cluster-test`.
+cluster: install cluster-deps
+	$(BIN)/python -m deploy.cluster $(CLUSTER_ARGS)
+
+cluster-test: install cluster-deps
+	$(BIN)/pytest deploy/tests -m cluster $(PYTEST_ARGS)
+
+# Debian's nginx, PgBouncer, PostgreSQL 15 server binaries and faketime, installed when missing (as root).
+cluster-deps:
+	@if ! command -v nginx >/dev/null 2>&1 || ! command -v pgbouncer >/dev/null 2>&1 \
+		|| ! command -v faketime >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1 \
+		|| ! test -x /usr/lib/postgresql/15/bin/initdb; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			nginx pgbouncer faketime redis-server postgresql-15; \
+	fi
 
 # The benchmark (needs PostgreSQL; see bench/README.md).
 bench: install

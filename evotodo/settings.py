@@ -163,6 +163,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# Behind PgBouncer in transaction pooling (deploy/pgbouncer.ini), consecutive transactions of one connection
+# may run on different server sessions: no server-side cursors (Django's docs), and no statements prepared
+# server-side, which psycopg 3 does after `prepare_threshold` executions and PgBouncer 1.18 cannot route.
+DATABASE_POOLER = env_str("DATABASE_POOLER", "none").lower()
+if DATABASE_POOLER not in {"none", "pgbouncer"}:
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be none or pgbouncer, not {DATABASE_POOLER!r}.")
+if DATABASE_POOLER == "pgbouncer":
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a postgres:// DATABASE_URL.")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "prepare_threshold": None}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, with the per-request health check reading the socket instead of sending `SELECT 1`
     # (evotodo/postgresql/base.py). Last, so that the checks above still see Django's engine name.

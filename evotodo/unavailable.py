@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
 from evotodo.logs import OncePerInterval
 
 # What the database driver raises when the server cannot be reached, restarts, or gives up on a transaction
-# that a retry may pass (a deadlock, a serialization failure): not a bug, so a 503 that says to retry.
-DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+# that a retry may pass (a deadlock, a serialization failure, a connection whose transaction fell out of step
+# when a pooler lost its server: PEP 249's InternalError): not a bug, so a 503 that says to retry.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, InternalError)
 DATABASE_RETRY_AFTER_SECONDS = 2
 DATABASE_UNAVAILABLE_DETAIL = "The database is unavailable; try again shortly."
 

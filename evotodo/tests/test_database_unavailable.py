@@ -136,3 +136,23 @@ def test_an_outage_is_logged_once_a_minute_not_once_a_request(
     lines = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert [record.name for record in lines] == ["evotodo.database"]
     assert lines[0].exc_info is None
+
+
+def test_a_transaction_out_of_step_after_a_pooler_lost_its_server_is_a_503(
+    alice: User, alice_client: APIClient
+) -> None:
+    from django.db import InternalError
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    def out_of_step(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise InternalError("current transaction is aborted")
+
+    original = BaseDatabaseWrapper.cursor
+    BaseDatabaseWrapper.cursor = out_of_step  # type: ignore[method-assign]
+    try:
+        response = alice_client.post("/api/tasks", {"title": "x"}, format="json")
+    finally:
+        BaseDatabaseWrapper.cursor = original  # type: ignore[method-assign]
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    assert not Task.objects.filter(title="x").exists()

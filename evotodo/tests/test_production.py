@@ -118,12 +118,57 @@ def test_production_refuses_to_start_without_a_secret_key(production_env: dict[s
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("DJANGO_DEBUG", "maybe"), ("API_THROTTLE_USER", "lots"), ("LOG_FORMAT", "xml")]
+    ("name", "value"),
+    [("DJANGO_DEBUG", "maybe"), ("API_THROTTLE_USER", "lots"), ("LOG_FORMAT", "xml"), ("DATABASE_POOLER", "pgpool")],
 )
 def test_junk_settings_are_refused_at_start(name: str, value: str, production_env: dict[str, str]) -> None:
     result = manage("check", **{**production_env, name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+PRINT_DATABASE = """
+import json, django
+django.setup()
+from django.conf import settings
+database = settings.DATABASES["default"]
+print(json.dumps({"cursors": database["DISABLE_SERVER_SIDE_CURSORS"], "options": database["OPTIONS"]}))
+"""
+
+
+def print_database(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_DATABASE],
+        cwd=settings.BASE_DIR,
+        env={**clean_environment(), "DJANGO_SETTINGS_MODULE": "evotodo.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_pgbouncer_pooling_turns_off_server_side_cursors_and_prepared_statements(
+    production_env: dict[str, str],
+) -> None:
+    pooled = print_database(**{**production_env, "DATABASE_POOLER": "pgbouncer"})
+    direct = print_database(**{**production_env, "DATABASE_POOLER": "none"})
+    pooled_database, direct_database = json.loads(pooled.stdout), json.loads(direct.stdout)
+    assert pooled_database["cursors"] is True
+    assert pooled_database["options"]["prepare_threshold"] is None
+    assert direct_database["cursors"] is False
+    assert "prepare_threshold" not in direct_database["options"]
+    # Everything else about the connection is the same either way.
+    assert {k: v for k, v in pooled_database["options"].items() if k != "prepare_threshold"} == direct_database[
+        "options"
+    ]
+
+
+def test_pgbouncer_pooling_is_refused_without_postgresql(production_env: dict[str, str]) -> None:
+    sqlite = {"DATABASE_URL": "sqlite:///pooled.sqlite3", "DATABASE_POOLER": "pgbouncer"}
+    result = manage("check", **{**production_env, **sqlite})
+    assert result.returncode != 0
+    assert "DATABASE_POOLER=pgbouncer needs a postgres:// DATABASE_URL" in result.stderr
 
 
 def test_api_responses_carry_security_headers(alice: User, alice_client: APIClient) -> None:
