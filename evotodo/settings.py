@@ -174,6 +174,10 @@ if DATABASE_POOLER == "pgbouncer":
         raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a postgres:// DATABASE_URL.")
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "prepare_threshold": None}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the per-request health check reading the socket instead of sending `SELECT 1`
+    # (evotodo/postgresql/base.py). Last, so that the checks above still see Django's engine name.
+    DATABASES["default"]["ENGINE"] = "evotodo.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "authn.User"

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
+from typing import Any
+
+import orjson
 from django.conf import settings
 from django.db import models
 from django.db.models import F
+from django.db.models.base import ModelState
 from django.db.models.functions import Lower
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from tasks.datetimes import EARLIEST, LATEST, due_sort_key
@@ -25,6 +32,30 @@ class Priority(models.IntegerChoices):
     HIGH = 3, "high"
 
 
+LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+class JSONField(models.JSONField):
+    """Django's JSONField, read with orjson: a page of 50 tasks decodes 100 of these (tags and rules), several
+    times faster than `json.loads`, to the same values (tested). Text with a run of 19 digits (an integer that
+    orjson would read as a float), what orjson refuses (NaN, nesting past 1024 levels) and fields with a custom
+    decoder go Django's way, and so does every write. It deconstructs as Django's own, so
+    migrations see no change."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        # orjson reads an integer past 64 bits as a float (json as an int): 19 digits or more go Django's way.
+        if type(value) is str and self.decoder is None and not LONG_NUMBER.search(value):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        return super().from_db_value(value, expression, connection)
+
+    def deconstruct(self) -> Any:
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
+
+
 class Task(models.Model):
     """One todo item of one user."""
 
@@ -35,12 +66,12 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
     # As the user wrote them, in order; TaskTag holds their lower-case keys for filtering and counting.
-    tags = models.JSONField(default=list, blank=True)
+    tags = JSONField(default=list, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     remind_at = models.DateTimeField(null=True, blank=True)
     # {"freq", "interval", "until", "anchor"}: `anchor` is the first due date with the offset the client
     # sent, so that monthly series keep their day of the month and their wall-clock time.
-    recurrence = models.JSONField(null=True, blank=True)
+    recurrence = JSONField(null=True, blank=True)
     next_occurrence = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="previous_occurrence"
     )
@@ -79,10 +110,32 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Task:
+        """Django's `from_db`, a full row filled straight into the instance: `Model.__init__` sets the columns one
+        by one through their descriptors and sends pre_init and post_init, most of what reading a page of tasks
+        costs in Python. The instance is the same (tested). Django's way when a column is deferred or anything
+        listens to pre_init or post_init (for any model)."""
+        attnames = _column_attnames()
+        if len(values) != len(attnames) or pre_init.receivers or post_init.receivers:
+            return super().from_db(db, field_names, values)
+        task = cls.__new__(cls)
+        task._state = state = ModelState()
+        state.adding = False
+        state.db = db
+        task.__dict__.update(zip(attnames, values, strict=True))
+        return task
+
     @property
     def etag(self) -> str:
         """A strong validator: changes whenever the task does."""
         return f'"{self.pk}-{self.version}"'
+
+
+@cache
+def _column_attnames() -> tuple[str, ...]:
+    """The attributes of a task's columns, in the order of a full row."""
+    return tuple(field.attname for field in Task._meta.concrete_fields)
 
 
 class TaskTag(models.Model):

@@ -69,7 +69,7 @@ def test_a_developers_env_file_and_shell_variables_do_not_reach_the_test_setting
         "API_THROTTLE_USER": "off",
         "ALLOWED_HOSTS": ["localhost", "127.0.0.1", "[::1]"],
         # DATABASE_URL alone passes through: it picks the database the same tests run on.
-        "DATABASE_ENGINE": "django.db.backends.postgresql",
+        "DATABASE_ENGINE": "evotodo.postgresql",
     }
 
 

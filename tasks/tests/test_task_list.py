@@ -8,11 +8,17 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
 from authn.models import User
 from tasks.models import Task
+from tasks.ordering import SORT_KEYS
+from tasks.pagination import LinkHeaderPagination
 from tasks.tests.factories import TaskFactory
+from tasks.views import first_page_query, owned_tasks
+
+MODEL_ATTRIBUTES = [field.attname for field in Task._meta.concrete_fields]
 
 
 def make_tasks(owner: User, *titles: str, **fields: Any) -> list[Task]:
@@ -188,3 +194,27 @@ def test_empty_paging_parameter_is_400(parameter: str, alice: User, alice_client
     response = alice_client.get(f"/api/tasks?{parameter}=")
     assert response.status_code == 400
     assert parameter in response.json()["errors"]
+
+
+@pytest.mark.parametrize("sort", sorted(SORT_KEYS))
+def test_the_first_page_read_by_the_compiled_query_is_the_querysets_page(alice: User, bob: User, sort: str) -> None:
+    """The list's usual call (no filter) reads its first page through `first_page_query`: the same rows, sort
+    keys and next cursor as the queryset's page, with ties, missing due dates and another user's tasks around."""
+    make_tasks(alice, "b", "B", "a", "ä", "b", priority=2)
+    make_tasks(alice, "due", due_at=timezone.now())
+    make_tasks(bob, "bob's")
+    request = Request(APIRequestFactory().get("/api/tasks", {"limit": "3"}))
+    keys = [f"_sort{i}" for i in range(len(SORT_KEYS[sort]))]
+    pages = []
+    for first_page in (None, lambda sort, count: first_page_query(sort, count).fetch(owner_id=alice.pk)):
+        paginator = LinkHeaderPagination()
+        rows = paginator.paginate_tasks(owned_tasks(alice.pk), request, sort, first_page)
+        pages.append(
+            (
+                [{name: getattr(row, name) for name in [*MODEL_ATTRIBUTES, *keys]} for row in rows],
+                paginator.has_next,
+                paginator.next_cursor,
+            )
+        )
+    assert pages[0] == pages[1]
+    assert len(pages[0][0]) == 3

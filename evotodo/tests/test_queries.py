@@ -1,0 +1,119 @@
+"""A compiled query (evotodo/queries.py) returns what its queryset returns, on edge data, compiled once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
+
+from authn.models import User
+from evotodo.queries import CompiledQuery
+from tasks.models import Task
+from tasks.ordering import SORT_KEYS, sorted_tasks
+from tasks.views import OWN_TASK, owned_tasks
+
+MODEL_ATTRIBUTES = [field.attname for field in Task._meta.concrete_fields]
+
+
+def state(tasks: list[Task], annotations: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Everything a loaded task carries: its columns, how it was loaded, and its annotations."""
+    return [
+        {
+            **{name: getattr(task, name) for name in [*MODEL_ATTRIBUTES, *annotations]},
+            "adding": task._state.adding,
+            "db": task._state.db,
+            "class": type(task),
+        }
+        for task in tasks
+    ]
+
+
+@pytest.fixture
+def edge_tasks(alice: User, bob: User) -> list[Task]:
+    """Empty and null planning fields, and the extremes of each: dates at years 1 and 9999, long and
+    non-ASCII text, the largest rule; and one of bob's."""
+    return [
+        Task.objects.create(owner=alice, title="x"),
+        Task.objects.create(
+            owner=alice,
+            title="ß\u2028🙂" + "t" * 197,
+            description="d" * 1000,
+            completed=True,
+            completed_at=datetime(1, 1, 1, tzinfo=UTC),
+            priority=3,
+            tags=["Ä", "b" * 50, '"quoted", \\ back'],
+            due_at=datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            remind_at=datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+            recurrence={
+                "freq": "yearly",
+                "interval": 365,
+                "until": "9999-12-31",
+                "anchor": "9999-12-31T10:00:00-13:59",
+            },
+        ),
+        Task.objects.create(owner=alice, title="no rule", recurrence=None, tags=[]),
+        Task.objects.create(owner=bob, title="bob's"),
+    ]
+
+
+def test_a_task_by_owner_and_id_is_what_the_owners_queryset_holds(
+    alice: User, bob: User, edge_tasks: list[Task]
+) -> None:
+    ids = [task.pk for task in edge_tasks] + [max(task.pk for task in edge_tasks) + 1, 0]
+    for owner in (alice, bob):
+        for pk in ids:
+            expected = list(owned_tasks(owner.pk).filter(pk=pk))
+            assert state(OWN_TASK.fetch(owner_id=owner.pk, pk=pk)) == state(expected), (owner, pk)
+
+
+@pytest.mark.parametrize("sort", sorted(SORT_KEYS))
+def test_a_sorted_page_with_its_sort_keys_is_what_the_queryset_returns(
+    alice: User, edge_tasks: list[Task], sort: str
+) -> None:
+    def page(owner_id: int) -> QuerySet[Task]:
+        return sorted_tasks(owned_tasks(owner_id), sort)[:3]
+
+    keys = tuple(f"_sort{i}" for i in range(len(SORT_KEYS[sort])))
+    assert state(CompiledQuery(page, "owner_id").fetch(owner_id=alice.pk), keys) == state(list(page(alice.pk)), keys)
+
+
+def test_the_queryset_is_built_and_compiled_once(alice: User, edge_tasks: list[Task]) -> None:
+    built = []
+
+    def build(owner_id: int) -> QuerySet[Task]:
+        built.append(owner_id)
+        return owned_tasks(owner_id)
+
+    query = CompiledQuery(build, "owner_id")
+    with CaptureQueriesContext(connection) as queries:
+        query.fetch(owner_id=alice.pk)
+        query.fetch(owner_id=alice.pk)
+    assert len(built) == 1
+    assert len(queries) == 2
+    assert queries[0]["sql"] == queries[1]["sql"]
+    assert str(alice.pk) in queries[0]["sql"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda owner_id: Task.objects.filter(owner_id=owner_id).select_related("owner"),
+        lambda owner_id: Task.objects.filter(owner_id=owner_id).values("title"),
+        lambda owner_id: Task.objects.filter(owner_id=owner_id).only("title"),
+        lambda owner_id: Task.objects.filter(owner_id=owner_id).prefetch_related("tag_keys"),
+        lambda owner_id: Task.objects.all(),  # the value never reaches the SQL
+    ],
+    ids=["select_related", "values", "deferred", "prefetch", "value_unused"],
+)
+def test_querysets_it_cannot_run_the_same_are_refused(db: Any, build: Any) -> None:
+    with pytest.raises(ValueError, match=r"CompiledQuery|parameter"):
+        CompiledQuery(build, "owner_id").fetch(owner_id=1)
+
+
+def test_a_value_that_is_not_an_integer_is_refused(db: Any) -> None:
+    with pytest.raises(TypeError, match="owner_id must be an int"):
+        OWN_TASK.fetch(owner_id="1", pk=1)  # type: ignore[arg-type]
