@@ -220,8 +220,11 @@ class JWKSClient:
             adopted = self._adopt_shared(self.shared, now)
             if adopted and self._is_fresh(now) and self._keys is not None and kid in self._keys:
                 return  # another worker fetched it lately: nothing newer to learn from a fetch of our own
-            if not self.shared.claim_fetch(self.url, self.refetch_cooldown_seconds):
+            claimed = self.shared.claim_fetch(self.url, self.refetch_cooldown_seconds)
+            if not claimed and self._keys is not None:
                 return  # another worker of the deployment fetches it (or just did): its result is shared
+            # A worker with no keys at all fetches anyway (within its own cooldown): it has nothing to answer
+            # with while the other's fetch runs, or if that one's result never reaches the shared copy.
         try:
             document = self.fetch_document()
             keys = self.parse(document)

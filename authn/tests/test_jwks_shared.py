@@ -167,3 +167,35 @@ def test_gunicorn_started_while_better_auth_is_down_accepts_tokens(
     jwks.fail(503)
     assert serve_once() == 200  # new workers, Better Auth down: the shared last good keys
     assert shared_key_sets.load(jwks_server.jwks_url) is not None
+
+
+def test_a_worker_with_no_keys_fetches_while_another_holds_the_fetch_claim(
+    worker: Callable[[], JWKSClient],
+    jwks_server: JWKSServer,
+    jwks: JWKSState,
+    shared: RedisKeySets,
+    signing_key: SigningKeyPair,
+) -> None:
+    # Another worker claimed this cooldown's fetch and has not shared a set (still fetching, or it died):
+    # a new worker has nothing to verify with, so it fetches rather than answer 503.
+    assert shared.claim_fetch(jwks_server.jwks_url, 10)
+    assert worker().get_signing_key(signing_key.kid).kid == signing_key.kid
+    assert jwks.hits == 1
+    assert shared.load(jwks_server.jwks_url) is not None
+
+
+def test_a_worker_with_keys_leaves_the_claimed_fetch_to_the_other(
+    worker: Callable[[], JWKSClient],
+    jwks_server: JWKSServer,
+    jwks: JWKSState,
+    shared: RedisKeySets,
+    signing_key: SigningKeyPair,
+) -> None:
+    client = worker()
+    client.get_signing_key(signing_key.kid)
+    worker.wait(11)  # type: ignore[attr-defined]  # past the first fetch's cooldown
+    assert shared.claim_fetch(jwks_server.jwks_url, 10)  # another worker's turn
+    jwks.hits = 0
+    with pytest.raises(SigningKeyNotFound):
+        client.get_signing_key("unknown-kid")
+    assert jwks.hits == 0
