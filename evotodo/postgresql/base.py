@@ -30,7 +30,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         if not self.errors_occurred and self._is_idle_and_quiet():
             return True
+        if self.errors_occurred and self.connection.prepare_threshold is not None:
+            return self._deallocate_all()
         return super().is_usable()
+
+    def _deallocate_all(self) -> bool:
+        """After an error, check the connection with `DEALLOCATE ALL` rather than `SELECT 1`: it also drops
+        the statements prepared on it (psycopg forgets them when it sees the command), one of which may be what
+        failed, e.g. "cached plan must not change result type" once a migration changed a column's type."""
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute("DEALLOCATE ALL")
+        except psycopg.Error:
+            return False
+        return True
 
     def _is_idle_and_quiet(self) -> bool:
         """Open, outside a transaction, and nothing from the server waiting on the socket."""

@@ -118,7 +118,38 @@ def test_a_connection_after_an_error_is_asked_before_it_is_reused(transactional_
     assert connection.errors_occurred
     close_old_connections()
     assert backend_pid() == pid
-    assert last_statement(pid) == "SELECT 1"
+    assert last_statement(pid) == "DEALLOCATE ALL"  # checked, and its prepared statements dropped
+
+
+def test_a_statement_prepared_before_a_column_changed_type_fails_once_then_runs_again(
+    transactional_db: Any,
+) -> None:
+    """A migration that changes a column's type under running workers: PostgreSQL refuses to run a statement
+    planned for the old type; after that one error the connection's statements are dropped, and it goes on."""
+    admin("DROP TABLE IF EXISTS health_retyped")
+    admin("CREATE TABLE health_retyped (id int, v int)")
+    admin("INSERT INTO health_retyped VALUES (1, 2)")
+    try:
+        pid = backend_pid()
+
+        def read() -> list[tuple[Any, ...]]:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT id, v FROM health_retyped WHERE id = %s", [1])
+                return cursor.fetchall()
+
+        for _ in range(6):  # past prepare_threshold: prepared
+            assert read() == [(1, 2)]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%health_retyped%"])
+            assert cursor.fetchall() == [(1,)]
+        admin("ALTER TABLE health_retyped ALTER COLUMN v TYPE bigint")
+        with pytest.raises(DatabaseError, match="cached plan"):
+            read()
+        close_old_connections()  # the end of that request
+        assert read() == [(1, 2)]
+        assert backend_pid() == pid  # the same connection
+    finally:
+        admin("DROP TABLE IF EXISTS health_retyped")
 
 
 @pytest.fixture

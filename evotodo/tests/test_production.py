@@ -157,11 +157,16 @@ def test_pgbouncer_pooling_turns_off_server_side_cursors_and_prepared_statements
     assert pooled_database["cursors"] is True
     assert pooled_database["options"]["prepare_threshold"] is None
     assert direct_database["cursors"] is False
-    assert "prepare_threshold" not in direct_database["options"]
+    assert direct_database["options"]["prepare_threshold"] == 5
+    assert (
+        pooled_database["options"]["server_side_binding"] is direct_database["options"]["server_side_binding"] is True
+    )
+
     # Everything else about the connection is the same either way.
-    assert {k: v for k, v in pooled_database["options"].items() if k != "prepare_threshold"} == direct_database[
-        "options"
-    ]
+    def others(options: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in options.items() if k != "prepare_threshold"}
+
+    assert others(pooled_database["options"]) == others(direct_database["options"])
 
 
 def test_pgbouncer_pooling_is_refused_without_postgresql(production_env: dict[str, str]) -> None:
