@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
+from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
 
@@ -26,6 +27,7 @@ class _Compiled:
     fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
     converters: tuple[tuple[int, list[Any], Any], ...]  # (column, converters, expression), as Django applies them
     annotations: tuple[tuple[str, int], ...]  # (attribute, column)
+    for_update: bool  # select_for_update(): only within a transaction, as Django checks
 
 
 class CompiledQuery(Generic[M]):
@@ -33,7 +35,8 @@ class CompiledQuery(Generic[M]):
     alias, then run with other values of the same names: `fetch(**values)` returns the model instances the
     queryset would, made as Django's ModelIterable makes them (converters, `from_db`, annotations set as
     attributes). Querysets that select related rows, defer fields, prefetch or yield other than model
-    instances are refused when compiled. Tests hold its rows equal to the queryset's own.
+    instances are refused when compiled; one that locks its rows (`select_for_update`) runs only within a
+    transaction, as Django's own. Tests hold its rows equal to the queryset's own.
 
     The compiled SQL depends only on the code and the database backend, so a copy per process needs no
     invalidation: a deploy restarts the processes. Compiling is idempotent: two threads that race both compile
@@ -53,6 +56,8 @@ class CompiledQuery(Generic[M]):
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
             params[index] = value
         connection = connections[using]
+        if compiled.for_update and connection.get_autocommit():
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
@@ -106,6 +111,7 @@ class CompiledQuery(Generic[M]):
             fields=(start, end, attnames),
             converters=tuple((column, funcs, expression) for column, (funcs, expression) in converters.items()),
             annotations=tuple(compiler.annotation_col_map.items()),
+            for_update=query.select_for_update,
         )
         self._compiled[using] = compiled
         return compiled

@@ -14,9 +14,15 @@ from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from authn.models import User
+from evotodo.queries import CompiledQuery
 from tasks.models import IdempotencyRecord, SyncState, Task, TaskTag, TaskTombstone
 from tasks.recurrence import Rule, merged_rule
 from tasks.sync import claim_change_seq
+
+# The row a write locks: the task among its owner's, compiled once per process (evotodo/queries.py).
+OWN_TASK_FOR_UPDATE = CompiledQuery(
+    lambda owner_id, pk: Task.objects.select_for_update().filter(owner_id=owner_id, pk=pk), "owner_id", "pk"
+)
 
 COPIED_TO_NEXT_OCCURRENCE = ("title", "description", "priority", "tags", "owner_id")
 # What completing or reopening a task changes (`_set_completed`): all that `task_complete` writes back.
@@ -63,7 +69,10 @@ def _lock(task: Task, if_match: str | None) -> tuple[Task, int]:
     user queues on the user's counter before it locks anything else (no two writes wait on each other).
     `task` may be a mere reference (its pk and owner): the row is read here, among its owner's only."""
     seq = claim_change_seq(task.owner_id)
-    locked = Task.objects.select_for_update().get(pk=task.pk, owner_id=task.owner_id)
+    found = OWN_TASK_FOR_UPDATE.fetch(owner_id=task.owner_id, pk=task.pk)
+    if not found:
+        raise Task.DoesNotExist()
+    locked = found[0]
     if if_match is not None and not etag_matches(if_match, locked.etag):
         raise TaskChanged()
     return locked, seq

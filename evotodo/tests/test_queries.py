@@ -117,3 +117,30 @@ def test_querysets_it_cannot_run_the_same_are_refused(db: Any, build: Any) -> No
 def test_a_value_that_is_not_an_integer_is_refused(db: Any) -> None:
     with pytest.raises(TypeError, match="owner_id must be an int"):
         OWN_TASK.fetch(owner_id="1", pk=1)  # type: ignore[arg-type]
+
+
+def test_a_locking_query_reads_what_the_owners_queryset_holds_and_locks_it(
+    alice: User, bob: User, edge_tasks: list[Task]
+) -> None:
+    from django.db import transaction
+
+    from tasks.services import OWN_TASK_FOR_UPDATE
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        for owner in (alice, bob):
+            for task in edge_tasks:
+                expected = list(owned_tasks(owner.pk).filter(pk=task.pk))
+                assert state(OWN_TASK_FOR_UPDATE.fetch(owner_id=owner.pk, pk=task.pk)) == state(expected)
+    locks = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+    # SQLite has no row locks (a write transaction locks the whole database): Django leaves the clause out.
+    assert len(locks) == (2 * len(edge_tasks) if connection.features.has_select_for_update else 0)
+
+
+def test_a_locking_query_is_refused_outside_a_transaction(transactional_db: Any) -> None:
+    from django.db.transaction import TransactionManagementError
+
+    from tasks.services import OWN_TASK_FOR_UPDATE
+
+    with pytest.raises(TransactionManagementError), CaptureQueriesContext(connection) as queries:
+        OWN_TASK_FOR_UPDATE.fetch(owner_id=1, pk=1)
+    assert len(queries) == 0
