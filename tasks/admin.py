@@ -7,20 +7,31 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from tasks.models import Task
+from tasks.list_services import TASKS_MOVE_TO_INBOX, list_delete, with_counts
+from tasks.models import Task, TaskList
 from tasks.services import task_delete, task_save_from_admin, tasks_set_completed
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = ["title", "owner_email", "completed", "priority", "tag_list", "due_at", "created_at"]
-    list_filter = ["completed", "priority", ("due_at", admin.EmptyFieldListFilter), "due_at", "created_at"]
-    search_fields = ["title", "owner__email", "tag_keys__key"]
+    list_filter = [
+        "completed",
+        "priority",
+        ("task_list", admin.EmptyFieldListFilter),
+        ("due_at", admin.EmptyFieldListFilter),
+        "due_at",
+        "created_at",
+    ]
+    search_fields = ["title", "owner__email", "tag_keys__key", "task_list__name"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
     readonly_fields = [
         "owner_better_auth_id",
+        "task_list",
         "tags",
         "recurrence",
         "completed_at",
@@ -31,6 +42,7 @@ class TaskAdmin(admin.ModelAdmin):
     fields = [
         "owner",
         "owner_better_auth_id",
+        "task_list",
         "title",
         "description",
         "completed",
@@ -84,3 +96,53 @@ class TaskAdmin(admin.ModelAdmin):
     def mark_not_completed(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         changed = tasks_set_completed(tasks=queryset, completed=False)
         self.message_user(request, f"{changed} task(s) marked as not completed.", messages.SUCCESS)
+
+
+@admin.register(TaskList)
+class TaskListAdmin(admin.ModelAdmin):
+    """Users' lists, to look at (their owners edit them through the API); deleting one moves its tasks to the
+    owner's inbox."""
+
+    list_display = ["name", "owner_email", "task_count", "open_count", "archived", "tasks_link", "created_at"]
+    list_filter = ["archived", "created_at"]
+    search_fields = ["name", "owner__email"]
+    list_select_related = ["owner"]
+    fields = ["owner", "name", "color", "position", "archived", "version", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TaskList]:
+        return with_counts(super().get_queryset(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TaskList | None = None) -> bool:
+        return False
+
+    @admin.display(description="owner", ordering="owner__email")
+    def owner_email(self, task_list: TaskList) -> str:
+        return task_list.owner.email
+
+    @admin.display(description="tasks", ordering="task_count")
+    def task_count(self, task_list: TaskList) -> int:
+        return task_list.task_count  # type: ignore[attr-defined]
+
+    @admin.display(description="open", ordering="open_count")
+    def open_count(self, task_list: TaskList) -> int:
+        return task_list.open_count  # type: ignore[attr-defined]
+
+    @admin.display(description="")
+    def tasks_link(self, task_list: TaskList) -> str:
+        url = reverse("admin:tasks_task_changelist") + f"?task_list__id__exact={task_list.pk}"
+        return format_html('<a href="{}">its tasks</a>', url)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[Any]]:
+        deleted, counts, perms_needed, _ = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed, []  # its tasks are not in the way: they move to the inbox
+
+    def delete_model(self, request: HttpRequest, obj: TaskList) -> None:
+        list_delete(owner=obj.owner, pk=obj.pk, tasks=TASKS_MOVE_TO_INBOX)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TaskList]) -> None:
+        for task_list in queryset.select_related("owner").order_by("owner_id", "id"):
+            list_delete(owner=task_list.owner, pk=task_list.pk, tasks=TASKS_MOVE_TO_INBOX)

@@ -65,6 +65,26 @@ class TagFilter(filters.Filter):
     field_class = TagListFormField
 
 
+INBOX = "inbox"
+
+
+class ListFormField(forms.Field):
+    """`list=<id>` (one of the caller's lists; another's, or none, simply holds no task) or `list=inbox`."""
+
+    def to_python(self, value: Any) -> str | int | None:
+        if value in (None, ""):
+            return None
+        if value == INBOX:
+            return INBOX
+        if not re.fullmatch(r"[0-9]{1,18}", str(value)):
+            raise forms.ValidationError("A list id or inbox.", code="invalid")
+        return int(value)
+
+
+class ListFilter(filters.Filter):
+    field_class = ListFormField
+
+
 class TaskFilter(filters.FilterSet):
     """Filters for GET /api/tasks (and its path-style twin)."""
 
@@ -91,6 +111,7 @@ class TaskFilter(filters.FilterSet):
     sort = filters.ChoiceFilter(
         choices=[(key, key) for key in SORT_KEYS], method="filter_sort", help_text="Default: -created."
     )
+    list = ListFilter(method="filter_list", help_text="A list's id, or inbox: the tasks in no list.")
 
     class Meta:
         model = Task
@@ -143,6 +164,9 @@ class TaskFilter(filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_list(self, queryset: QuerySet[Task], name: str, value: str | int) -> QuerySet[Task]:
+        return queryset.filter(task_list__isnull=True) if value == INBOX else queryset.filter(task_list_id=value)
 
     def filter_sort(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return queryset  # the pagination sorts, so that it can resume after a row (tasks.ordering)

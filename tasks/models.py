@@ -16,11 +16,14 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from tasks.datetimes import EARLIEST, LATEST, due_sort_key
+from tasks.order_keys import OrderKeyField
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 TAG_MAX_LENGTH = 50
 MAX_TAGS = 20
+LIST_NAME_MAX_LENGTH = 100
+MAX_LISTS = 500
 
 
 class Priority(models.IntegerChoices):
@@ -56,10 +59,66 @@ class JSONField(models.JSONField):
         return name, "django.db.models.JSONField", args, kwargs
 
 
+class TaskList(models.Model):
+    """A user's list of tasks ("Work", "Groceries"); a task in none is in the inbox."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_lists")
+    name = models.CharField(max_length=LIST_NAME_MAX_LENGTH)
+    color = models.CharField(max_length=7, blank=True, default="", help_text="#rrggbb, or empty: none.")
+    # Where the list sorts among its owner's (tasks.order_keys); ties, which concurrent clients cannot make
+    # through the API, fall back to the id.
+    position = OrderKeyField()
+    archived = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    change_seq = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            # Names are unique per user, whatever their case ("Work" and "work" are one list).
+            models.UniqueConstraint(F("owner"), Lower("name"), name="tasklist_owner_name_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "position", "id"], name="tasklist_owner_position_idx"),
+            models.Index(fields=["owner", "change_seq"], name="tasklist_owner_change_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def etag(self) -> str:
+        return f'"list-{self.pk}-{self.version}"'
+
+
+class ListTombstone(models.Model):
+    """A deleted list, remembered for a while so offline clients can sync the deletion."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    list_id = models.BigIntegerField(unique=True)
+    deleted_at = models.DateTimeField(default=timezone.now)
+    change_seq = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "change_seq"], name="listtombstone_owner_change_idx"),
+            models.Index(fields=["deleted_at"], name="listtombstone_deleted_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"list {self.list_id}, deleted {self.deleted_at:%Y-%m-%d %H:%M}"
+
+
 class Task(models.Model):
     """One todo item of one user."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    # The list the task is in (one of its owner's), or none: the inbox. A list is emptied before it is deleted.
+    task_list = models.ForeignKey(
+        TaskList, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks", db_index=False
+    )
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
     completed = models.BooleanField(default=False)
@@ -102,6 +161,8 @@ class Task(models.Model):
             models.Index(F("owner"), due_sort_key(EARLIEST), F("id"), name="task_owner_due_desc_sort_idx"),
             # The sync feed: one owner's changes after a change number.
             models.Index(fields=["owner", "change_seq"], name="task_owner_change_idx"),
+            # list=<id>: one list's tasks, newest first, and the lists' counts (it serves the foreign key too).
+            models.Index(fields=["task_list", "-created_at", "-id"], name="task_list_created_idx"),
         ]
 
     # Set by task_complete: the next occurrence that completing this task scheduled (not stored).

@@ -12,10 +12,21 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from tasks.datetimes import DateTimeRejected, parse_aware_datetime, parse_iso_date
-from tasks.models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task
+from tasks.models import (
+    DESCRIPTION_MAX_LENGTH,
+    LIST_NAME_MAX_LENGTH,
+    MAX_TAGS,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Priority,
+    Task,
+    TaskList,
+)
 from tasks.recurrence import FREQUENCIES, MAX_INTERVAL, merged_rule
 
 PRIORITY_LABELS = dict(Priority.choices)
+MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number cannot name anything, and would overflow the query
+COLOR = r"^#[0-9a-fA-F]{6}$"
 
 
 def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
@@ -54,6 +65,7 @@ def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
         "remind_at": _iso(task.remind_at, zone),
         "recurrence": {key: recurrence[key] for key in ("freq", "interval", "until")} if recurrence else None,
         "completed_at": _iso(task.completed_at, zone),
+        "list_id": task.task_list_id,
     }
 
 
@@ -169,6 +181,14 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     remind_at = AwareDateTimeField(required=False, allow_null=True, help_text="Not after due_at.")
     recurrence = RecurrenceSerializer(required=False, allow_null=True, help_text="Needs a due_at.")
     completed = StrictBooleanField(required=False)
+    list_id = StrictIntegerField(
+        source="task_list_id",
+        min_value=1,
+        max_value=MAX_ID,
+        allow_null=True,
+        required=False,
+        help_text="One of your lists, or null: the inbox (the default).",
+    )
 
     class Meta:
         model = Task
@@ -186,8 +206,16 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "remind_at",
             "recurrence",
             "completed_at",
+            "list_id",
         ]
         read_only_fields = ["id", "user_id", "created_at", "updated_at", "completed_at"]
+
+    def validate_list_id(self, value: int | None) -> int | None:
+        # Another user's list is "no such list", exactly as one that does not exist.
+        owner_id = self.context["request"].user.pk
+        if value is not None and not TaskList.objects.filter(owner_id=owner_id, pk=value).exists():
+            raise serializers.ValidationError("No such list.", code="does_not_exist")
+        return value
 
     def validate_description(self, value: str | None) -> str:
         return value or ""
@@ -222,6 +250,61 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
         return task_json(instance, output_zone())
+
+
+class ColorField(serializers.RegexField):
+    """`#rrggbb` or null in JSON; stored lower-case, or empty for none."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
+class TaskListSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A list of the caller's, with how many tasks it holds and how many of them are open."""
+
+    user_id = serializers.CharField(
+        source="owner.better_auth_id", read_only=True, help_text="The owner's Better Auth id."
+    )
+    name = StrictCharField(
+        max_length=LIST_NAME_MAX_LENGTH, help_text="1-100 characters; unique among your lists, whatever the case."
+    )
+    color = ColorField(
+        COLOR,
+        allow_null=True,
+        required=False,
+        help_text="#rrggbb, or null.",
+        error_messages={"invalid": "Must be #rrggbb."},
+    )
+    archived = StrictBooleanField(required=False)
+    position = serializers.CharField(
+        read_only=True, help_text="Sort lists by this string, byte by byte (ASCII): the order the user gave them."
+    )
+    task_count = serializers.IntegerField(read_only=True)
+    open_count = serializers.IntegerField(read_only=True, help_text="Tasks not completed.")
+
+    class Meta:
+        model = TaskList
+        fields = [
+            "id",
+            "user_id",
+            "name",
+            "color",
+            "position",
+            "archived",
+            "task_count",
+            "open_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_color(self, value: str | None) -> str:
+        return value.lower() if value else ""
 
 
 class TaskCompleteSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -273,13 +356,41 @@ class TaskDeletedChangeSerializer(serializers.Serializer):
     deleted_at = serializers.DateTimeField()
 
 
+class SyncListSerializer(TaskListSerializer):
+    """A list in the sync feed: its counts are left out (they change with every task, which the feed carries)."""
+
+    class Meta(TaskListSerializer.Meta):
+        fields = [name for name in TaskListSerializer.Meta.fields if name not in ("task_count", "open_count")]
+
+
+class ListChangeSerializer(serializers.Serializer):
+    """In the sync feed: a list created or changed, as it is now."""
+
+    type = serializers.ChoiceField(choices=["list"])
+    list = SyncListSerializer()
+
+
+class ListDeletedChangeSerializer(serializers.Serializer):
+    """In the sync feed: a list deleted. Its tasks were deleted or moved to the inbox first, each a change of
+    its own before this one."""
+
+    type = serializers.ChoiceField(choices=["list_deleted"])
+    id = serializers.IntegerField()
+    deleted_at = serializers.DateTimeField()
+
+
 class SyncPageSerializer(serializers.Serializer):
     """One page of GET /api/sync."""
 
     changes = serializers.ListField(
         child=PolymorphicProxySerializer(
             component_name="Change",
-            serializers={"task": TaskChangeSerializer, "task_deleted": TaskDeletedChangeSerializer},
+            serializers={
+                "task": TaskChangeSerializer,
+                "task_deleted": TaskDeletedChangeSerializer,
+                "list": ListChangeSerializer,
+                "list_deleted": ListDeletedChangeSerializer,
+            },
             resource_type_field_name="type",
         ),
         help_text="Oldest change first; a task appears once per page, as it is now.",
@@ -290,8 +401,12 @@ class SyncPageSerializer(serializers.Serializer):
     more = serializers.BooleanField(help_text="More changes follow: this page was cut at `limit`.")
 
 
-def sync_change(change: Task | dict[str, Any]) -> dict[str, Any]:
-    """One feed entry as JSON: `{"type": "task", "task": {...}}` or `{"type": "task_deleted", "id", "deleted_at"}`."""
+def sync_change(change: Task | TaskList | dict[str, Any]) -> dict[str, Any]:
+    """One feed entry as JSON: `{"type": "task", "task": {...}}`, `{"type": "list", "list": {...}}`, or
+    `{"type": "task_deleted" | "list_deleted", "id", "deleted_at"}`."""
     if isinstance(change, dict):
-        return {"type": "task_deleted", "id": change["id"], "deleted_at": _iso(change["updated_at"], UTC)}
+        kind = "list_deleted" if change.get("kind") == 1 else "task_deleted"
+        return {"type": kind, "id": change["id"], "deleted_at": _iso(change["updated_at"], UTC)}
+    if isinstance(change, TaskList):
+        return {"type": "list", "list": SyncListSerializer(change).data}
     return {"type": "task", "task": TaskSerializer(change).data}

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from authn.models import User
 from evotodo.queries import CompiledQuery
-from tasks.models import IdempotencyRecord, SyncState, Task, TaskTag, TaskTombstone
+from tasks.models import IdempotencyRecord, ListTombstone, SyncState, Task, TaskTag, TaskTombstone
 from tasks.recurrence import Rule, merged_rule
 from tasks.sync import claim_change_seq
 
@@ -219,6 +219,7 @@ def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_compl
             completed, task.completed = task.completed, was_completed
             _set_completed(task, completed)
         if previous_owner_id is not None and previous_owner_id != task.owner_id:
+            task.task_list = None  # the previous owner's list: the task arrives in its new owner's inbox
             TaskTombstone.objects.update_or_create(
                 task_id=task.pk,
                 defaults={
@@ -247,13 +248,15 @@ def tasks_set_completed(*, tasks: QuerySet[Task], completed: bool) -> int:
 
 def purge_expired(*, tombstones_before: datetime, idempotency_before: datetime) -> tuple[int, int]:
     """Forget tombstones and idempotency records older than the given instants."""
-    expired = TaskTombstone.objects.filter(deleted_at__lt=tombstones_before)
+    tombstones = 0
     with transaction.atomic():
-        # A sync token from before the last tombstone forgotten could no longer learn of that deletion.
-        for owner_id, last in (
-            expired.values("owner_id").annotate(last=Max("change_seq")).values_list("owner_id", "last")
-        ):
-            SyncState.objects.filter(owner_id=owner_id, purged_seq__lt=last).update(purged_seq=last)
-        tombstones, _ = expired.delete()
+        for model in (TaskTombstone, ListTombstone):
+            expired = model.objects.filter(deleted_at__lt=tombstones_before)
+            # A sync token from before the last tombstone forgotten could no longer learn of that deletion.
+            for owner_id, last in (
+                expired.values("owner_id").annotate(last=Max("change_seq")).values_list("owner_id", "last")
+            ):
+                SyncState.objects.filter(owner_id=owner_id, purged_seq__lt=last).update(purged_seq=last)
+            tombstones += expired.delete()[0]
     records, _ = IdempotencyRecord.objects.filter(created_at__lt=idempotency_before).delete()
     return tombstones, records

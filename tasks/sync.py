@@ -18,10 +18,10 @@ from typing import Any
 
 from django.core import signing
 from django.db import connection
-from django.db.models import BooleanField, F, QuerySet, Value
+from django.db.models import BooleanField, F, IntegerField, QuerySet, Value
 
 from authn.models import User
-from tasks.models import SyncState, Task, TaskTombstone
+from tasks.models import ListTombstone, SyncState, Task, TaskList, TaskTombstone
 
 TOKEN_SALT = "evotodo.tasks.sync"
 
@@ -78,17 +78,22 @@ def read_token(owner: User, token: str) -> int:
     return seq
 
 
+# What a row of the feed's query is about.
+TASK, LIST = 0, 1
+
+
 @dataclass
 class SyncPage:
-    """One page of the feed: its changes (tasks and tombstones), the token after them, and whether more follow."""
+    """One page of the feed: its changes (tasks, lists and their deletions), the token after them, and whether
+    more follow."""
 
-    changes: list[Task | dict[str, Any]]
+    changes: list[Task | TaskList | dict[str, Any]]
     next_token: str
     more: bool
 
 
 def sync_page(*, owner: User, tasks: QuerySet[Task], token: str | None, limit: int) -> SyncPage:
-    """The changes after `token` (all current tasks without one), oldest first, at most `limit` of them.
+    """The changes after `token` (all current tasks and lists without one), oldest first, at most `limit`.
 
     "Nothing changed", the common poll, costs one query: the counter is read first and compared.
     """
@@ -102,27 +107,55 @@ def sync_page(*, owner: User, tasks: QuerySet[Task], token: str | None, limit: i
     rows = list(_changes_after(owner=owner, tasks=tasks, after=after, tombstones=token is not None)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    # A task deleted since the query above drops out here: its tombstone comes on a later page.
-    changes = materialize([(stamp, ident, deleted) for _, ident, deleted, stamp in rows], tasks)
+    # A task or list deleted since the query above drops out here: its tombstone comes on a later page.
+    changes = _materialize_feed(rows, owner, tasks)
     reached = rows[-1][0] if more else last
     return SyncPage(changes=changes, next_token=make_token(owner, reached), more=more)
 
 
 def _changes_after(*, owner: User, tasks: QuerySet[Task], after: int, tombstones: bool) -> QuerySet:
-    changed = (
-        tasks.filter(change_seq__gt=after)
-        .order_by()
-        .annotate(ident=F("id"), deleted=Value(False, output_field=BooleanField()), stamp=F("updated_at"))
-        .values_list("change_seq", "ident", "deleted", "stamp")
-    )
-    if not tombstones:
-        return changed.order_by("change_seq")
-    removed = (
-        TaskTombstone.objects.filter(owner=owner, change_seq__gt=after)
-        .annotate(ident=F("task_id"), deleted=Value(True, output_field=BooleanField()), stamp=F("deleted_at"))
-        .values_list("change_seq", "ident", "deleted", "stamp")
-    )
-    return changed.union(removed, all=True).order_by("change_seq")
+    """Rows `(change_seq, id, deleted, stamp, kind)` of the tasks and lists changed after `after` (and, with
+    `tombstones`, of those deleted since), in the order they committed: one query."""
+
+    def rows(queryset: QuerySet, ident: str, deleted: bool, stamp: str, kind: int) -> QuerySet:
+        return (
+            queryset.filter(change_seq__gt=after)
+            .order_by()
+            .annotate(
+                ident=F(ident),
+                deleted=Value(deleted, output_field=BooleanField()),
+                stamp=F(stamp),
+                kind=Value(kind, output_field=IntegerField()),
+            )
+            .values_list("change_seq", "ident", "deleted", "stamp", "kind")
+        )
+
+    parts = [
+        rows(tasks, "id", False, "updated_at", TASK),
+        rows(TaskList.objects.filter(owner=owner), "id", False, "updated_at", LIST),
+    ]
+    if tombstones:
+        parts.append(rows(TaskTombstone.objects.filter(owner=owner), "task_id", True, "deleted_at", TASK))
+        parts.append(rows(ListTombstone.objects.filter(owner=owner), "list_id", True, "deleted_at", LIST))
+    return parts[0].union(*parts[1:], all=True).order_by("change_seq")
+
+
+def _materialize_feed(
+    rows: list[tuple[int, int, bool, datetime, int]], owner: User, tasks: QuerySet[Task]
+) -> list[Task | TaskList | dict[str, Any]]:
+    """The page's tasks and lists (a query each, when there are any) and deletions, in the page's order."""
+    wanted = {kind: [ident for _, ident, deleted, _, k in rows if k == kind and not deleted] for kind in (TASK, LIST)}
+    found: dict[int, dict[int, Any]] = {
+        TASK: tasks.in_bulk(wanted[TASK]) if wanted[TASK] else {},
+        LIST: TaskList.objects.filter(owner=owner).in_bulk(wanted[LIST]) if wanted[LIST] else {},
+    }
+    changes: list[Task | TaskList | dict[str, Any]] = []
+    for _, ident, deleted, stamp, kind in rows:
+        if deleted:
+            changes.append({"id": ident, "deleted": True, "updated_at": stamp, "kind": kind})
+        elif ident in found[kind]:
+            changes.append(found[kind][ident])
+    return changes
 
 
 def changes_since(*, owner: User, tasks: QuerySet[Task], since: datetime) -> QuerySet:

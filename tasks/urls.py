@@ -3,6 +3,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from tasks.list_views import TaskListViewSet, UserTaskListViewSet
 from tasks.views import SyncView, TagListView, TaskViewSet, UserSyncView, UserTaskViewSet
 
 
@@ -16,7 +17,9 @@ class OptionalSlashRouter(SimpleRouter):
 
 router = OptionalSlashRouter()
 router.register("tasks", TaskViewSet, basename="task")
+router.register("lists", TaskListViewSet, basename="list")
 router.register(r"(?P<user_id>[^/]+)/tasks", UserTaskViewSet, basename="user-task")
+router.register(r"(?P<user_id>[^/]+)/lists", UserTaskListViewSet, basename="user-list")
 
 urlpatterns = [
     re_path(r"^tags/?$", TagListView.as_view(), name="tags"),

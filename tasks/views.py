@@ -30,7 +30,7 @@ from evotodo.queries import CompiledQuery
 from tasks.filters import AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
-from tasks.models import Task, TaskTag
+from tasks.models import Task, TaskList, TaskTag
 from tasks.ordering import DEFAULT_SORT, sorted_tasks
 from tasks.pagination import LinkHeaderPagination
 from tasks.serializers import (
@@ -338,8 +338,8 @@ class SyncView(StrictQueryParamsMixin, generics.GenericAPIView):
         except SyncTokenExpired:
             raise SyncTokenExpiredError() from None
         for change in page.changes:
-            if isinstance(change, Task):
-                change.owner = request.user  # the caller's, as every task here: no join, no query
+            if isinstance(change, Task | TaskList):
+                change.owner = request.user  # the caller's, as everything here: no join, no query
         return Response(
             {
                 "changes": [sync_change(change) for change in page.changes],

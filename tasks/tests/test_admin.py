@@ -162,3 +162,40 @@ def test_completing_a_recurring_task_in_the_admin_follows_the_apis_rules(staff_c
     assert stored.completed_at is not None
     assert stored.next_occurrence is not None
     assert stored.next_occurrence.due_at == datetime(2027, 1, 2, 9, tzinfo=UTC)
+
+
+def test_lists_show_their_owner_and_counts_link_to_their_tasks_and_are_searchable(
+    staff_client: Client, alice: User, bob: User
+) -> None:
+    from tasks.models import TaskList
+
+    work = TaskList.objects.create(owner=alice, name="Work", position="a0")
+    TaskList.objects.create(owner=bob, name="Garden", position="a0")
+    TaskFactory(owner=alice, title="in work", task_list=work)
+    TaskFactory(owner=alice, title="done in work", task_list=work, completed=True)
+    TaskFactory(owner=alice, title="in inbox")
+    page = staff_client.get("/admin/tasks/tasklist/")
+    assert page.status_code == 200
+    rows = {row.name: (row.task_count, row.open_count) for row in page.context["cl"].result_list}
+    assert rows == {"Work": (2, 1), "Garden": (0, 0)}
+    assert f"?task_list__id__exact={work.pk}" in page.content.decode()
+    assert listed(staff_client.get("/admin/tasks/task/", {"task_list__id__exact": work.pk})) == [
+        "done in work",
+        "in work",
+    ]
+    assert listed(staff_client.get("/admin/tasks/task/", {"task_list__isnull": "True"})) == ["in inbox"]
+    searched = staff_client.get("/admin/tasks/tasklist/", {"q": "bob@example.com"})
+    assert [row.name for row in searched.context["cl"].result_list] == ["Garden"]
+    assert staff_client.get(f"/admin/tasks/tasklist/{work.pk}/change/").status_code == 200
+
+
+def test_deleting_a_list_in_the_admin_moves_its_tasks_to_the_inbox(staff_client: Client, alice: User) -> None:
+    from tasks.models import ListTombstone, Task, TaskList
+
+    work = TaskList.objects.create(owner=alice, name="Work", position="a0")
+    task = TaskFactory(owner=alice, task_list=work)
+    response = staff_client.post(f"/admin/tasks/tasklist/{work.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not TaskList.objects.exists()
+    assert Task.objects.get(pk=task.pk).task_list_id is None
+    assert ListTombstone.objects.filter(list_id=work.pk).exists()

@@ -41,6 +41,7 @@ TASK_KEYS = {
     "remind_at",
     "recurrence",
     "completed_at",
+    "list_id",
 }
 DEFAULTS = {
     "description": "",

@@ -1,0 +1,140 @@
+"""Writes on lists, each in one transaction that first takes the user's change number (tasks.sync): that
+serialises one user's writes, so checking a name is free and then using it cannot race another request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from authn.models import User
+from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone
+from tasks.order_keys import key_after
+from tasks.services import etag_matches
+from tasks.sync import claim_change_seq
+
+# What DELETE /api/lists/{id}?tasks=... does with the list's tasks; without it a list that has tasks stays.
+TASKS_DELETE, TASKS_MOVE_TO_INBOX = "delete", "move_to_inbox"
+
+
+class ListNameTaken(Exception):
+    """Another of the user's lists has this name, whatever its case."""
+
+
+class TooManyLists(Exception):
+    """The user has MAX_LISTS lists already."""
+
+
+class ListNotEmpty(Exception):
+    """The list has tasks and the request did not say what to do with them."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+class ListChanged(Exception):
+    """The list no longer matches the client's `If-Match`."""
+
+
+def owned_lists(owner_id: int) -> QuerySet[TaskList]:
+    """The lists of the user with this id: every list view's queryset."""
+    return TaskList.objects.filter(owner_id=owner_id)
+
+
+def with_counts(lists: QuerySet[TaskList]) -> QuerySet[TaskList]:
+    """Each list with `task_count` and `open_count`, in the same query."""
+    return lists.annotate(
+        task_count=Count("tasks"), open_count=Count("tasks", filter=Q(tasks__completed=False))
+    ).order_by("position", "id")
+
+
+def _check_name(owner_id: int, name: str, exclude: int | None = None) -> None:
+    same = owned_lists(owner_id).annotate(key=Lower("name")).filter(key=Lower(Value(name)))
+    if exclude is not None:
+        same = same.exclude(pk=exclude)
+    if same.exists():
+        raise ListNameTaken()
+
+
+def list_create(*, owner: User, data: dict[str, Any]) -> TaskList:
+    """Create a list for `owner` from validated data, after the user's other lists."""
+    with transaction.atomic(savepoint=False):
+        seq = claim_change_seq(owner.pk)
+        _check_name(owner.pk, data["name"])
+        lists = owned_lists(owner.pk)
+        if lists.count() >= MAX_LISTS:
+            raise TooManyLists()
+        last = lists.order_by("-position").values_list("position", flat=True).first()
+        task_list = TaskList(owner=owner, change_seq=seq, position=key_after(last), **data)
+        task_list.save()
+    task_list.task_count = task_list.open_count = 0
+    return task_list
+
+
+def _lock(owner_id: int, pk: int, if_match: str | None) -> tuple[TaskList, int]:
+    """The list's row, locked, and this write's change number (taken first, as every write does)."""
+    seq = claim_change_seq(owner_id)
+    locked = owned_lists(owner_id).select_for_update().get(pk=pk)
+    if if_match is not None and not etag_matches(if_match, locked.etag):
+        raise ListChanged()
+    return locked, seq
+
+
+def list_update(*, owner: User, pk: int, data: dict[str, Any], if_match: str | None = None) -> TaskList:
+    """Apply validated changes to one of `owner`'s lists."""
+    with transaction.atomic(savepoint=False):
+        locked, seq = _lock(owner.pk, pk, if_match)
+        if "name" in data:
+            _check_name(owner.pk, data["name"], exclude=locked.pk)
+        for field, value in data.items():
+            setattr(locked, field, value)
+        locked.version += 1
+        locked.change_seq = seq
+        locked.save()
+    return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
+
+
+def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str | None = None) -> None:
+    """Delete one of `owner`'s lists, leaving a tombstone. Its tasks: a 409 (ListNotEmpty) unless `tasks` says
+    to delete them (a tombstone each, as any delete) or to move them to the inbox (each a change)."""
+    with transaction.atomic(savepoint=False):
+        locked, seq = _lock(owner.pk, pk, if_match)
+        in_list = Task.objects.filter(owner_id=owner.pk, task_list_id=locked.pk)
+        ids = list(in_list.order_by("id").values_list("id", flat=True))
+        if ids and tasks is None:
+            raise ListNotEmpty(len(ids))
+        if ids:
+            # The tasks' changes first and the list's deletion last, so that a client never holds a task in a
+            # list it has deleted: the numbers taken so far (seq) and n more, consecutive under the counter's lock.
+            last = claim_change_seq(owner.pk, len(ids))
+            numbers = range(seq, last)
+            if tasks == TASKS_DELETE:
+                _delete_tasks(owner.pk, ids, numbers)
+            else:
+                _move_to_inbox(ids, numbers)
+            seq = last
+        ListTombstone.objects.create(owner_id=owner.pk, list_id=locked.pk, change_seq=seq)
+        locked.delete()
+
+
+def _delete_tasks(owner_id: int, ids: list[int], numbers: range) -> None:
+    TaskTombstone.objects.bulk_create(
+        [TaskTombstone(owner_id=owner_id, task_id=pk, change_seq=n) for pk, n in zip(ids, numbers, strict=True)]
+    )
+    Task.objects.filter(pk__in=ids).delete()
+
+
+def _move_to_inbox(ids: list[int], numbers: range) -> None:
+    moved = Task.objects.filter(pk__in=ids).in_bulk()
+    now = timezone.now()
+    for pk, n in zip(ids, numbers, strict=True):
+        task = moved[pk]
+        task.task_list = None
+        task.version += 1
+        task.change_seq = n
+        task.updated_at = now  # bulk_update leaves auto_now alone
+    Task.objects.bulk_update(moved.values(), ["task_list", "version", "change_seq", "updated_at"])
