@@ -377,7 +377,7 @@ def test_a_task_written_into_a_list_deleted_meanwhile_never_lands_in_it(alice: U
             client = client_for(alice)
             if next(actions) == "delete":
                 return client.delete(f"/api/lists/{target['id']}?tasks=move_to_inbox").status_code
-            body = {"title": "racing", "list_id": target["id"]}
+            body = {"title": f"racing {target['id']}", "list_id": target["id"]}
             return client.post("/api/tasks", body, format="json").status_code
 
         statuses = run_concurrently(act, 4)
@@ -385,4 +385,4 @@ def test_a_task_written_into_a_list_deleted_meanwhile_never_lands_in_it(alice: U
         assert 204 in statuses
         assert not TaskList.objects.filter(pk=target["id"]).exists()
         assert not Task.objects.filter(task_list_id=target["id"]).exists()
-        assert Task.objects.filter(title="racing").count() == statuses.count(201)
+        assert Task.objects.filter(title=f"racing {target['id']}").count() == statuses.count(201)
