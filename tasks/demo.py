@@ -11,9 +11,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from fractional_indexing import generate_n_keys_between
 
 from authn.models import User
-from tasks.models import Task
+from tasks.models import Priority, Task, TaskList, TaskTag
+from tasks.recurrence import Rule
 from tasks.sync import claim_change_seq
 
 DEMO_ID_PREFIX = "demo"
@@ -22,28 +24,31 @@ BATCH_SIZE = 2000
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Dennis"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen", "Ritchie"]
+# Title, description, the list it belongs in (None: the inbox), tags, and how it recurs (None: once).
 TASKS = [
-    ("Buy groceries", "Milk, eggs, spinach and coffee beans."),
-    ("Book dentist appointment", "Ask for an early morning slot."),
-    ("Renew passport", "Photos are in the desk drawer; the form is online."),
-    ("Call mom", ""),
-    ("Pay electricity bill", "Due at the end of the month."),
-    ("Prepare slides for Monday's review", "Cover last quarter's numbers and the roadmap."),
-    ("Fix the leaking kitchen tap", "Buy a new washer first."),
-    ("Water the plants", ""),
-    ("Read 'Designing Data-Intensive Applications'", "Chapter 5: replication."),
-    ("Plan the weekend hike", "Check the weather and the train times."),
-    ("Reply to Sam about the offsite", ""),
-    ("Clean out the garage", "Donate the old bike."),
-    ("Update CV", "Add the last two projects."),
-    ("Go for a 5 km run", ""),
-    ("Back up the laptop", "External drive is in the bag."),
-    ("Cancel unused streaming subscription", ""),
-    ("Write thank-you note to Alex", "For the birthday present."),
-    ("Schedule car service", "It's making that noise again."),
-    ("File the expense report", "Receipts from the conference trip."),
-    ("Learn three new Spanish verbs", ""),
+    ("Buy groceries", "Milk, eggs, spinach and coffee beans.", "Shopping", ["errands"], None),
+    ("Book dentist appointment", "Ask for an early morning slot.", "Personal", ["health", "calls"], None),
+    ("Renew passport", "Photos are in the desk drawer; the form is online.", "Personal", ["admin"], None),
+    ("Call mom", "", None, ["family", "calls"], ("weekly", 1)),
+    ("Pay electricity bill", "Due at the end of the month.", "Personal", ["bills", "admin"], ("monthly", 1)),
+    ("Prepare slides for Monday's review", "Cover last quarter's numbers and the roadmap.", "Work", ["meetings"], None),
+    ("Fix the leaking kitchen tap", "Buy a new washer first.", "Personal", ["home"], None),
+    ("Water the plants", "", None, ["home"], ("daily", 3)),
+    ("Read 'Designing Data-Intensive Applications'", "Chapter 5: replication.", "Personal", ["reading"], None),
+    ("Plan the weekend hike", "Check the weather and the train times.", "Personal", ["outdoors"], None),
+    ("Reply to Sam about the offsite", "", "Work", ["email"], None),
+    ("Clean out the garage", "Donate the old bike.", "Personal", ["home"], None),
+    ("Update CV", "Add the last two projects.", "Work", ["career"], None),
+    ("Go for a 5 km run", "", None, ["health", "outdoors"], ("weekly", 1)),
+    ("Back up the laptop", "External drive is in the bag.", "Work", ["admin"], ("monthly", 1)),
+    ("Cancel unused streaming subscription", "", "Personal", ["bills"], None),
+    ("Write thank-you note to Alex", "For the birthday present.", None, ["family"], None),
+    ("Schedule car service", "It's making that noise again.", "Personal", ["calls"], None),
+    ("File the expense report", "Receipts from the conference trip.", "Work", ["admin", "email"], None),
+    ("Learn three new Spanish verbs", "", None, ["learning"], ("daily", 1)),
 ]
+# Each demo user's lists, in this order and colour.
+LISTS = [("Work", "#2563eb"), ("Personal", "#16a34a"), ("Shopping", "#f59e0b")]
 
 
 @dataclass(frozen=True)
@@ -64,16 +69,79 @@ def demo_name(n: int) -> str:
     return f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[(3 * n + n // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
 
 
-def demo_task(owner: User, n: int, user_number: int, now: datetime) -> Task:
-    """Task n of a demo user: the same title, state and age every time."""
+def demo_task(owner: User, n: int, user_number: int, now: datetime, lists: dict[str, TaskList]) -> Task:
+    """Task n of a demo user: the same title, list, tags, priority, dates and state every time. Some are due (a
+    few overdue), some have a reminder, the routine ones recur, some are done."""
     rng = random.Random(f"{user_number}:{n}")  # noqa: S311 (demo data, not security)
-    title, description = TASKS[rng.randrange(len(TASKS))]
+    title, description, list_name, tags, rule = TASKS[rng.randrange(len(TASKS))]
     created = now - timedelta(days=rng.randrange(90), minutes=rng.randrange(24 * 60))
     completed = rng.random() < 0.4
     done_at = min(created + timedelta(days=rng.randrange(1, 10)), now) if completed else None
+    due_at = remind_at = recurrence = None
+    if rule is not None or rng.random() < 0.6:
+        # Due from ten days ago (overdue unless done) to three weeks ahead, at a round hour.
+        due_at = (now + timedelta(days=rng.randrange(-10, 21))).replace(
+            hour=rng.choice([9, 12, 17, 20]), minute=0, second=0, microsecond=0
+        )
+        if rng.random() < 0.5:
+            remind_at = due_at - timedelta(hours=rng.choice([1, 24]))
+    if rule is not None and not completed:
+        freq, interval = rule
+        recurrence = Rule(freq=freq, interval=interval, until=None, anchor=due_at).to_json()
     return Task(
-        owner=owner, title=title, description=description, completed=completed, completed_at=done_at, created_at=created
+        owner=owner,
+        title=title,
+        description=description,
+        task_list=lists[list_name] if list_name else None,
+        tags=list(tags),
+        priority=rng.choice([Priority.NONE, Priority.NONE, Priority.LOW, Priority.MEDIUM, Priority.HIGH]),
+        due_at=due_at,
+        remind_at=remind_at,
+        recurrence=recurrence,
+        completed=completed,
+        completed_at=done_at,
+        created_at=created,
     )
+
+
+def demo_lists(users: list[User], first_numbers: dict[int, int]) -> dict[int, dict[str, TaskList]]:
+    """Each demo user's lists by name; those missing (`missing_lists`) are created in bulk, numbered in their
+    owner's change sequence from `first_numbers` on."""
+    have = existing_lists(users)
+    positions = dict(zip((name for name, _ in LISTS), generate_n_keys_between(None, None, len(LISTS)), strict=True))
+    new = [
+        TaskList(owner=user, name=name, color=color, position=positions[name], change_seq=first_numbers[user.pk] + i)
+        for user in users
+        for i, (name, color) in enumerate(missing_lists(have[user.pk]))
+    ]
+    for task_list in TaskList.objects.bulk_create(new, batch_size=BATCH_SIZE):
+        have[task_list.owner_id][task_list.name] = task_list
+    return have
+
+
+def existing_lists(users: list[User]) -> dict[int, dict[str, TaskList]]:
+    have: dict[int, dict[str, TaskList]] = {user.pk: {} for user in users}
+    for task_list in TaskList.objects.filter(owner__in=users):
+        have[task_list.owner_id][task_list.name] = task_list
+    return have
+
+
+def missing_lists(have: dict[str, TaskList]) -> list[tuple[str, str]]:
+    return [(name, color) for name, color in LISTS if name not in have]
+
+
+def _insert(tasks: list[Task]) -> int:
+    """Insert the tasks and their tag rows (what `tag=` filters and /api/tags count)."""
+    created = Task.objects.bulk_create(tasks, batch_size=BATCH_SIZE)
+    TaskTag.objects.bulk_create(
+        [
+            TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag)
+            for task in created
+            for tag in task.tags
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    return len(created)
 
 
 def seed_demo(
@@ -101,20 +169,31 @@ def seed_demo(
         User.objects.bulk_create(missing, batch_size=BATCH_SIZE)
         demo_users = list(User.objects.filter(better_auth_id__in=wanted).order_by("better_auth_id"))
         counts = dict(Task.objects.filter(owner__in=demo_users).values_list("owner").annotate(n=Count("id")).order_by())
+        # Every new list and task is numbered in its owner's change sequence, so the sync feed carries it: one
+        # claim per user for all of them, lists first.
+        have = existing_lists(demo_users)
+        first: dict[int, int] = {}
+        for user in demo_users:
+            count = len(missing_lists(have[user.pk])) + max(tasks_per_user - counts.get(user.pk, 0), 0)
+            if count:
+                first[user.pk] = claim_change_seq(user.pk, count) - count + 1
+        lists = demo_lists([user for user in demo_users if missing_lists(have[user.pk])], first)
+        lists.update({pk: named for pk, named in have.items() if pk not in lists})
         created = 0
         batch: list[Task] = []
         for done, user in enumerate(demo_users, start=1):
             number = wanted[user.better_auth_id]
-            new = [demo_task(user, n, number, now) for n in range(counts.get(user.pk, 0), tasks_per_user)]
-            if new:  # numbered in the user's change sequence, so the sync feed carries them
-                last = claim_change_seq(user.pk, len(new))
-                for offset, task in enumerate(new):
-                    task.change_seq = last - len(new) + 1 + offset
+            new = [
+                demo_task(user, n, number, now, lists[user.pk]) for n in range(counts.get(user.pk, 0), tasks_per_user)
+            ]
+            skip = len(missing_lists(have[user.pk]))
+            for offset, task in enumerate(new):
+                task.change_seq = first[user.pk] + skip + offset
             batch += new
             if len(batch) >= BATCH_SIZE:
-                created += len(Task.objects.bulk_create(batch, batch_size=BATCH_SIZE))
+                created += _insert(batch)
                 batch = []
             if progress:
                 progress(done, len(demo_users))
-        created += len(Task.objects.bulk_create(batch, batch_size=BATCH_SIZE))
+        created += _insert(batch)
     return SeedResult(users=demo_users, users_created=len(missing), tasks_created=created, users_deleted=deleted)

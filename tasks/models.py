@@ -115,9 +115,10 @@ class Task(models.Model):
     """One todo item of one user."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
-    # The list the task is in (one of its owner's), or none: the inbox. A list is emptied before it is deleted.
+    # The list the task is in (one of its owner's), or none: the inbox. A list is emptied before it is deleted
+    # (RESTRICT: unless its tasks go too, as when their owner is deleted).
     task_list = models.ForeignKey(
-        TaskList, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks", db_index=False
+        TaskList, null=True, blank=True, on_delete=models.RESTRICT, related_name="tasks", db_index=False
     )
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")

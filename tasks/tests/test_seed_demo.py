@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
+from django.utils import timezone
 
 from authn.models import User
 from tasks.models import Task
@@ -74,7 +76,9 @@ def test_prints_how_to_get_a_token_for_each_demo_user(db: Any) -> None:
 
 
 def test_large_seed_writes_in_bulk_with_progress(db: Any, django_assert_max_num_queries: Any) -> None:
-    with django_assert_max_num_queries(300):  # row by row would be over 10 000 (SQLite batches are small)
+    with django_assert_max_num_queries(
+        400
+    ):  # row by row would be over 20 000 with the tag rows (SQLite batches are small)
         out = seed("--users", "100", "--tasks-per-user", "100")
     assert Task.objects.count() == 10_000
     assert "10/100 users" in out
@@ -95,3 +99,36 @@ def test_completed_demo_tasks_say_when_they_were_completed(db: Any) -> None:
     assert Task.objects.filter(completed=True).exists()
     assert not Task.objects.filter(completed=True, completed_at__isnull=True).exists()
     assert not Task.objects.filter(completed=False, completed_at__isnull=False).exists()
+
+
+def test_demo_data_shows_every_feature_a_frontend_demos(db: Any) -> None:
+    from tasks.models import TaskList, TaskTag
+    from tasks.recurrence import Rule
+
+    seed("--users", "2", "--tasks-per-user", "40")
+    for user in User.objects.filter(better_auth_id__startswith="demo"):
+        lists = TaskList.objects.filter(owner=user).order_by("position")
+        assert [task_list.name for task_list in lists] == ["Work", "Personal", "Shopping"]
+        tasks = Task.objects.filter(owner=user)
+        assert tasks.filter(task_list__isnull=False).exists()
+        assert tasks.filter(task_list__isnull=True).exists()  # the inbox
+        assert not tasks.exclude(task_list__isnull=True).exclude(task_list__owner=user).exists()
+        assert tasks.values("priority").distinct().count() >= 3
+        assert tasks.filter(due_at__lt=timezone.now(), completed=False).exists()  # overdue
+        assert tasks.filter(due_at__gt=timezone.now()).exists()
+        assert tasks.filter(remind_at__isnull=False).exists()
+        assert not tasks.filter(remind_at__gt=F("due_at")).exists()
+        recurring = tasks.filter(recurrence__isnull=False)
+        assert recurring.exists()
+        assert all(task.due_at and Rule.from_json(task.recurrence).anchor == task.due_at for task in recurring)
+        # Tag rows match the tags, so /api/tags and ?tag= work on demo data.
+        assert TaskTag.objects.filter(owner=user).count() == sum(len(task.tags) for task in tasks)
+    # Seeding again adds nothing, lists included; the sync feed numbers are all distinct per user.
+    before = (TaskList.objects.count(), Task.objects.count())
+    seed("--users", "2", "--tasks-per-user", "40")
+    assert (TaskList.objects.count(), Task.objects.count()) == before
+    for user in User.objects.filter(better_auth_id__startswith="demo"):
+        numbers = list(Task.objects.filter(owner=user).values_list("change_seq", flat=True)) + list(
+            TaskList.objects.filter(owner=user).values_list("change_seq", flat=True)
+        )
+        assert len(set(numbers)) == len(numbers) == 43
