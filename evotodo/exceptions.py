@@ -36,9 +36,10 @@ def _first_message(detail: Any, prefix: str = "") -> str:
     return f"{prefix}: {detail}" if prefix else str(detail)
 
 
-# Input errors that are about the request's shape rather than a value: when every error of a 400 is one of
-# these, it is the response's `code`; any other invalid input is `invalid`.
-SHAPE_CODES = frozenset({"unknown_field", "unknown_parameter", "repeated_parameter"})
+# Input errors that are about the request's shape rather than a value, or that a client acts on by name (a
+# subtask's parent that would make a cycle, or nest too deep): when every error of a 400 is one of these, it is the
+# response's `code`; any other invalid input is `invalid`.
+SHAPE_CODES = frozenset({"unknown_field", "unknown_parameter", "repeated_parameter", "cycle", "too_deep"})
 
 
 def _leaf_codes(codes: Any) -> set[str]:

@@ -66,6 +66,7 @@ class TagFilter(filters.Filter):
 
 
 INBOX = "inbox"
+NONE = "none"
 
 
 class ListFormField(forms.Field):
@@ -83,6 +84,23 @@ class ListFormField(forms.Field):
 
 class ListFilter(filters.Filter):
     field_class = ListFormField
+
+
+class ParentFormField(forms.Field):
+    """`parent=<id>` (that task's subtasks) or `parent=none` (top-level tasks only)."""
+
+    def to_python(self, value: Any) -> str | int | None:
+        if value in (None, ""):
+            return None
+        if value == NONE:
+            return NONE
+        if not re.fullmatch(r"[0-9]{1,18}", str(value)):
+            raise forms.ValidationError("A task id or none.", code="invalid")
+        return int(value)
+
+
+class ParentFilter(filters.Filter):
+    field_class = ParentFormField
 
 
 class TaskFilter(filters.FilterSet):
@@ -112,6 +130,7 @@ class TaskFilter(filters.FilterSet):
         choices=[(key, key) for key in SORT_KEYS], method="filter_sort", help_text="Default: -created."
     )
     list = ListFilter(method="filter_list", help_text="A list's id, or inbox: the tasks in no list.")
+    parent = ParentFilter(method="filter_parent", help_text="A task's id (its subtasks), or none: top-level tasks.")
 
     class Meta:
         model = Task
@@ -167,6 +186,9 @@ class TaskFilter(filters.FilterSet):
 
     def filter_list(self, queryset: QuerySet[Task], name: str, value: str | int) -> QuerySet[Task]:
         return queryset.filter(task_list__isnull=True) if value == INBOX else queryset.filter(task_list_id=value)
+
+    def filter_parent(self, queryset: QuerySet[Task], name: str, value: str | int) -> QuerySet[Task]:
+        return queryset.filter(parent__isnull=True) if value == NONE else queryset.filter(parent_id=value)
 
     def filter_sort(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return queryset  # the pagination sorts, so that it can resume after a row (tasks.ordering)

@@ -24,6 +24,7 @@ TAG_MAX_LENGTH = 50
 MAX_TAGS = 20
 LIST_NAME_MAX_LENGTH = 100
 MAX_LISTS = 500
+MAX_DEPTH = 3  # a task, its subtasks, and theirs
 
 
 class Priority(models.IntegerChoices):
@@ -120,6 +121,9 @@ class Task(models.Model):
     task_list = models.ForeignKey(
         TaskList, null=True, blank=True, on_delete=models.RESTRICT, related_name="tasks", db_index=False
     )
+    # A subtask's parent: a task of the same owner, in the same list; at most MAX_DEPTH levels, no cycles
+    # (tasks.services). Deleting a task deletes its subtasks, each with a tombstone.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="subtasks")
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
     completed = models.BooleanField(default=False)

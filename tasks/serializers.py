@@ -15,6 +15,7 @@ from tasks.datetimes import DateTimeRejected, parse_aware_datetime, parse_iso_da
 from tasks.models import (
     DESCRIPTION_MAX_LENGTH,
     LIST_NAME_MAX_LENGTH,
+    MAX_DEPTH,
     MAX_TAGS,
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -66,6 +67,7 @@ def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
         "recurrence": {key: recurrence[key] for key in ("freq", "interval", "until")} if recurrence else None,
         "completed_at": _iso(task.completed_at, zone),
         "list_id": task.task_list_id,
+        "parent_id": task.parent_id,
     }
 
 
@@ -190,6 +192,15 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         help_text="One of your lists, or null: the inbox (the default).",
     )
 
+    parent_id = StrictIntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        allow_null=True,
+        required=False,
+        help_text=f"Another of your tasks: this one is its subtask, in its list (at most {MAX_DEPTH} levels); null: "
+        "top level.",
+    )
+
     class Meta:
         model = Task
         fields = [
@@ -207,6 +218,7 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "recurrence",
             "completed_at",
             "list_id",
+            "parent_id",
         ]
         read_only_fields = ["id", "user_id", "created_at", "updated_at", "completed_at"]
 

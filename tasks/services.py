@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from authn.models import User
 from evotodo.queries import CompiledQuery
-from tasks.models import IdempotencyRecord, ListTombstone, SyncState, Task, TaskTag, TaskTombstone
+from tasks.datetimes import in_range
+from tasks.models import MAX_DEPTH, IdempotencyRecord, ListTombstone, SyncState, Task, TaskTag, TaskTombstone
 from tasks.recurrence import Rule, merged_rule
 from tasks.sync import claim_change_seq
 
@@ -24,7 +25,8 @@ OWN_TASK_FOR_UPDATE = CompiledQuery(
     lambda owner_id, pk: Task.objects.select_for_update().filter(owner_id=owner_id, pk=pk), "owner_id", "pk"
 )
 
-COPIED_TO_NEXT_OCCURRENCE = ("title", "description", "priority", "tags", "owner_id")
+COPIED_WITH_SUBTASKS = ("title", "description", "priority", "tags", "owner_id")
+COPIED_TO_NEXT_OCCURRENCE = (*COPIED_WITH_SUBTASKS, "task_list_id", "parent_id")
 # What completing or reopening a task changes (`_set_completed`): all that `task_complete` writes back.
 COMPLETION_FIELDS = ("completed", "completed_at", "next_occurrence")
 
@@ -35,6 +37,84 @@ class TaskChanged(Exception):
 
 class TaskConflict(Exception):
     """A concurrent write changed the task so that this one, valid when checked, no longer fits it."""
+
+
+class SubtaskRejected(Exception):
+    """A parent that does not exist among the owner's tasks, would make a cycle, or would nest deeper than
+    MAX_DEPTH; or a list that is not the parent's. `field`, `code` and `message` are the 400's."""
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.code, self.message = field, code, message
+
+
+def _parent_chain(task_id: int) -> list[int]:
+    """The ids above a task (its parent, grandparent, ...), nearest first: at most MAX_DEPTH queries."""
+    chain: list[int] = []
+    current: int | None = task_id
+    while current is not None and len(chain) <= MAX_DEPTH:
+        current = Task.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+        if current is not None:
+            chain.append(current)
+    return chain
+
+
+def descendant_levels(task_ids: list[int]) -> list[list[int]]:
+    """The ids below these tasks, level by level (children, then theirs): a query per level."""
+    levels: list[list[int]] = []
+    frontier = task_ids
+    while frontier and len(levels) < MAX_DEPTH:
+        frontier = list(Task.objects.filter(parent_id__in=frontier).order_by("id").values_list("id", flat=True))
+        if frontier:
+            levels.append(frontier)
+    return levels
+
+
+def _place(task: Task, data: dict[str, Any]) -> list[int]:
+    """Apply `parent_id` and `task_list_id` from validated data to `task` (locked, or new), keeping the rules:
+    a subtask is in its parent's list, MAX_DEPTH levels at most, no cycles. A subtask moved to another list
+    leaves its parent. Returns the ids of its descendants when their list must follow (else [])."""
+    if "parent_id" in data and data["parent_id"] is not None:
+        parent_id = data["parent_id"]
+        parent = Task.objects.filter(owner_id=task.owner_id, pk=parent_id).values("task_list_id").first()
+        if parent is None:
+            raise SubtaskRejected("parent_id", "does_not_exist", "No such task.")
+        if "task_list_id" in data and data["task_list_id"] != parent["task_list_id"]:
+            raise SubtaskRejected("list_id", "invalid", "A subtask is in its parent's list: leave list_id out.")
+        below = [pk for level in descendant_levels([task.pk]) for pk in level] if task.pk else []
+        if task.pk is not None and (parent_id == task.pk or parent_id in below):
+            raise SubtaskRejected("parent_id", "cycle", "A task cannot go under itself or one of its subtasks.")
+        height = 1 + len(descendant_levels([task.pk])) if task.pk else 1
+        if 1 + len(_parent_chain(parent_id)) + height > MAX_DEPTH:
+            raise SubtaskRejected("parent_id", "too_deep", f"Subtasks nest at most {MAX_DEPTH} levels deep.")
+        task.parent_id = parent_id
+        new_list = parent["task_list_id"]
+    else:
+        if "parent_id" in data:
+            task.parent_id = None
+        new_list = data.get("task_list_id", task.task_list_id)
+        if task.parent_id is not None and new_list != task.task_list_id:
+            task.parent_id = None  # moved to another list on its own: it leaves its parent
+    moved = new_list != task.task_list_id
+    task.task_list_id = new_list
+    if not moved or task.pk is None:
+        return []
+    return [pk for level in descendant_levels([task.pk]) for pk in level]
+
+
+def _change_each(ids: list[int], owner_id: int, **changes: Any) -> None:
+    """Set `changes` on these tasks of `owner_id`, each a new version and a change in the feed."""
+    if not ids:
+        return
+    last = claim_change_seq(owner_id, len(ids))
+    rows = Task.objects.filter(pk__in=ids).in_bulk()
+    now = timezone.now()
+    for number, pk in enumerate(ids, start=last - len(ids) + 1):
+        row = rows[pk]
+        for field, value in changes.items():
+            setattr(row, field, value)
+        row.version, row.change_seq, row.updated_at = row.version + 1, number, now
+    Task.objects.bulk_update(rows.values(), [*changes, "version", "change_seq", "updated_at"])
 
 
 def etag_matches(header: str, etag: str, *, weak: bool = False) -> bool:
@@ -124,9 +204,11 @@ def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | Non
 
 def task_create(*, owner: User, data: dict[str, Any]) -> Task:
     """Create a task for `owner` from validated data."""
-    fields = {key: value for key, value in data.items() if key != "recurrence"}
+    fields = {key: value for key, value in data.items() if key not in ("recurrence", "parent_id", "task_list_id")}
     with transaction.atomic(savepoint=False):
         task = Task(owner=owner, change_seq=claim_change_seq(owner.pk), **fields)
+        if "parent_id" in data or "task_list_id" in data:
+            _place(task, data)
         task.recurrence = _recurrence(data, None)
         if task.completed:  # created done: a recurring one schedules its next occurrence, as completing does
             task.completed = False
@@ -141,8 +223,9 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
     with transaction.atomic(savepoint=False):
         locked, seq = _lock(task, if_match)
         for field, value in data.items():
-            if field not in ("recurrence", "completed"):
+            if field not in ("recurrence", "completed", "parent_id", "task_list_id"):
                 setattr(locked, field, value)
+        following = _place(locked, data) if "parent_id" in data or "task_list_id" in data else []
         # The serializer validated against the row as it was read; check again against the locked row.
         if locked.remind_at and locked.due_at and locked.remind_at > locked.due_at:
             raise TaskConflict("remind_at would be after due_at")
@@ -152,6 +235,7 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
         if "completed" in data:
             _set_completed(locked, data["completed"])
         save_locked_version(locked, seq)
+        _change_each(following, locked.owner_id, task_list_id=locked.task_list_id)  # its subtasks follow it
         if "tags" in data:
             _set_tags(locked)
     locked.owner = task.owner
@@ -199,13 +283,59 @@ def _next_occurrence(task: Task) -> Task | None:
     )
     following.save()
     _set_tags(following, new=True)
+    _copy_subtasks(task, following, due_at - task.due_at)  # type: ignore[operator]
     return following
+
+
+def _shifted(moment: datetime | None, shift: Any) -> datetime | None:
+    """`moment` moved by `shift`, or None when it has none or would leave years 1-9999."""
+    if moment is None:
+        return None
+    try:
+        moved = moment + shift
+    except OverflowError:
+        return None
+    return moved if in_range(moved) else None
+
+
+def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
+    """The next occurrence gets the task's subtasks (and theirs), reopened, their dates moved as the task's."""
+    parents = {task.pk: following.pk}
+    for level in descendant_levels([task.pk]):
+        rows = list(Task.objects.filter(pk__in=level).order_by("id"))
+        last = claim_change_seq(task.owner_id, len(rows))
+        copies = [
+            Task(
+                **{field: getattr(row, field) for field in COPIED_WITH_SUBTASKS},
+                parent_id=parents[row.parent_id],
+                task_list_id=following.task_list_id,
+                due_at=_shifted(row.due_at, shift),
+                remind_at=_shifted(row.remind_at, shift),
+                change_seq=number,
+            )
+            for number, row in enumerate(rows, start=last - len(rows) + 1)
+        ]
+        for row, copy in zip(rows, Task.objects.bulk_create(copies), strict=True):
+            parents[row.pk] = copy.pk
+            _set_tags(copy, new=True)
 
 
 def task_delete(*, task: Task, if_match: str | None = None) -> None:
     """Delete the task and leave a tombstone, so offline clients learn of it when they sync."""
     with transaction.atomic(savepoint=False):
         locked, seq = _lock(task, if_match)
+        # Its subtasks go with it, deepest first in the feed, each with a tombstone of its own.
+        below = [pk for level in reversed(descendant_levels([locked.pk])) for pk in level]
+        if below:
+            last = claim_change_seq(locked.owner_id, len(below))
+            numbers = range(seq, last)
+            seq = last
+            TaskTombstone.objects.bulk_create(
+                [
+                    TaskTombstone(owner_id=locked.owner_id, task_id=pk, change_seq=n)
+                    for pk, n in zip(below, numbers, strict=True)
+                ]
+            )
         TaskTombstone.objects.create(owner_id=locked.owner_id, task_id=locked.pk, change_seq=seq)
         locked.delete()
 
@@ -220,6 +350,9 @@ def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_compl
             _set_completed(task, completed)
         if previous_owner_id is not None and previous_owner_id != task.owner_id:
             task.task_list = None  # the previous owner's list: the task arrives in its new owner's inbox
+            task.parent = None  # and at the top level; its subtasks stay with the previous owner, at the top
+            children = list(Task.objects.filter(parent_id=task.pk).order_by("id").values_list("id", flat=True))
+            _change_each(children, previous_owner_id, parent_id=None)
             TaskTombstone.objects.update_or_create(
                 task_id=task.pk,
                 defaults={

@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,7 +44,16 @@ from tasks.serializers import (
     sync_change,
     task_json,
 )
-from tasks.services import TaskChanged, TaskConflict, etag_matches, task_complete, task_create, task_delete, task_update
+from tasks.services import (
+    SubtaskRejected,
+    TaskChanged,
+    TaskConflict,
+    etag_matches,
+    task_complete,
+    task_create,
+    task_delete,
+    task_update,
+)
 from tasks.sync import SyncTokenExpired, SyncTokenInvalid, changes_since, materialize, sync_page
 
 
@@ -76,6 +85,10 @@ class SyncWindowExpired(APIException):
     status_code = status.HTTP_410_GONE
     default_detail = "Deletions that old are no longer remembered; list without updated_since for a full sync."
     default_code = "sync_window_expired"
+
+
+def subtask_rejected(e: SubtaskRejected) -> ValidationError:
+    return ValidationError({e.field: [ErrorDetail(e.message, code=e.code)]})
 
 
 def owned_tasks(owner_id: int) -> QuerySet[Task]:
@@ -223,6 +236,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             raise PreconditionFailed() from None
         except TaskConflict:
             raise Conflict() from None
+        except SubtaskRejected as e:
+            raise subtask_rejected(e) from None
         except Task.DoesNotExist:
             raise NotFound() from None  # deleted by a concurrent request
 
@@ -252,7 +267,10 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         def run() -> Response:
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            task = task_create(owner=request.user, data=serializer.validated_data)
+            try:
+                task = task_create(owner=request.user, data=serializer.validated_data)
+            except SubtaskRejected as e:
+                raise subtask_rejected(e) from None
             return self._task_response(task, status.HTTP_201_CREATED)
 
         return idempotent(request, "create", run)
@@ -272,6 +290,15 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self._changed(task_delete)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks")
+    @action(detail=True, methods=["get"])
+    def subtasks(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The task's direct subtasks, oldest first (theirs: ask each, or list with `parent=<id>`)."""
+        task = self.get_object()
+        children = owned_tasks(request.user.pk).filter(parent_id=task.pk).order_by("created_at", "id")
+        zone = output_zone()
+        return Response([task_json(self._owned(child), zone) for child in children])
 
     @extend_schema(
         request=TaskCompleteSerializer,
@@ -366,7 +393,7 @@ class IsPathUser(BasePermission):
             parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
             operation_id=f"user_tasks_{name}",
         )
-        for name in ["list", "create", "retrieve", "update", "partial_update", "destroy", "complete"]
+        for name in ["list", "create", "retrieve", "update", "partial_update", "destroy", "complete", "subtasks"]
     }
 )
 class UserTaskViewSet(TaskViewSet):

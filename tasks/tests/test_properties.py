@@ -42,6 +42,7 @@ TASK_KEYS = {
     "recurrence",
     "completed_at",
     "list_id",
+    "parent_id",
 }
 DEFAULTS = {
     "description": "",
