@@ -14,7 +14,7 @@ from django.utils import timezone
 from fractional_indexing import generate_n_keys_between
 
 from authn.models import User
-from tasks.models import Priority, Task, TaskList, TaskTag
+from tasks.models import Priority, Task, TaskList, TaskTag, list_name_key
 from tasks.recurrence import Rule
 from tasks.sync import claim_change_seq
 
@@ -110,7 +110,14 @@ def demo_lists(users: list[User], first_numbers: dict[int, int]) -> dict[int, di
     have = existing_lists(users)
     positions = dict(zip((name for name, _ in LISTS), generate_n_keys_between(None, None, len(LISTS)), strict=True))
     new = [
-        TaskList(owner=user, name=name, color=color, position=positions[name], change_seq=first_numbers[user.pk] + i)
+        TaskList(
+            owner=user,
+            name=name,
+            name_key=list_name_key(name),
+            color=color,
+            position=positions[name],
+            change_seq=first_numbers[user.pk] + i,
+        )
         for user in users
         for i, (name, color) in enumerate(missing_lists(have[user.pk]))
     ]

@@ -73,8 +73,9 @@ def idempotent(request: Request, scope: str, run: Callable[[], Response]) -> Res
                     body=response.data,
                     headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
                 )
-    except IntegrityError:
-        # A concurrent request with the same key won, and our work was rolled back with the record.
+    except (IntegrityError, APIException):
+        # A concurrent request with the same key won, and our work was rolled back with the record: either at
+        # the record's insert, or sooner, when what the winner did made ours fail (a list name now taken).
         record = _recorded(request, key)
         if record is None:
             raise

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Value
-from django.db.models.functions import Lower
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from authn.models import User
-from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone
+from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone, list_name_key
 from tasks.order_keys import key_after
 from tasks.services import etag_matches
 from tasks.sync import claim_change_seq
@@ -48,12 +47,14 @@ def owned_lists(owner_id: int) -> QuerySet[TaskList]:
 def with_counts(lists: QuerySet[TaskList]) -> QuerySet[TaskList]:
     """Each list with `task_count` and `open_count`, in the same query."""
     return lists.annotate(
-        task_count=Count("tasks"), open_count=Count("tasks", filter=Q(tasks__completed=False))
+        task_count=Count("tasks"),
+        open_count=Count("tasks", filter=Q(tasks__completed=False)),
+        tasks_changed=Max("tasks__change_seq"),
     ).order_by("position", "id")
 
 
 def _check_name(owner_id: int, name: str, exclude: int | None = None) -> None:
-    same = owned_lists(owner_id).annotate(key=Lower("name")).filter(key=Lower(Value(name)))
+    same = owned_lists(owner_id).filter(name_key=list_name_key(name))
     if exclude is not None:
         same = same.exclude(pk=exclude)
     if same.exists():
@@ -69,18 +70,26 @@ def list_create(*, owner: User, data: dict[str, Any]) -> TaskList:
         if lists.count() >= MAX_LISTS:
             raise TooManyLists()
         last = lists.order_by("-position").values_list("position", flat=True).first()
-        task_list = TaskList(owner=owner, change_seq=seq, position=key_after(last), **data)
+        task_list = TaskList(
+            owner=owner, change_seq=seq, position=key_after(last), name_key=list_name_key(data["name"]), **data
+        )
         task_list.save()
-    task_list.task_count = task_list.open_count = 0
-    return task_list
+    return task_list  # no tasks: the counts' defaults
 
 
 def _lock(owner_id: int, pk: int, if_match: str | None) -> tuple[TaskList, int]:
     """The list's row, locked, and this write's change number (taken first, as every write does)."""
     seq = claim_change_seq(owner_id)
     locked = owned_lists(owner_id).select_for_update().get(pk=pk)
-    if if_match is not None and not etag_matches(if_match, locked.etag):
-        raise ListChanged()
+    if if_match is not None:
+        # Its tasks' state too (the ETag covers it), stable from here: every write of the user waits on `seq`.
+        state = Task.objects.filter(task_list_id=pk).aggregate(
+            task_count=Count("id"), open_count=Count("id", filter=Q(completed=False)), tasks_changed=Max("change_seq")
+        )
+        for name, value in state.items():
+            setattr(locked, name, value)
+        if not etag_matches(if_match, locked.etag):
+            raise ListChanged()
     return locked, seq
 
 
@@ -90,6 +99,7 @@ def list_update(*, owner: User, pk: int, data: dict[str, Any], if_match: str | N
         locked, seq = _lock(owner.pk, pk, if_match)
         if "name" in data:
             _check_name(owner.pk, data["name"], exclude=locked.pk)
+            locked.name_key = list_name_key(data["name"])
         for field, value in data.items():
             setattr(locked, field, value)
         locked.version += 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -60,11 +62,20 @@ class JSONField(models.JSONField):
         return name, "django.db.models.JSONField", args, kwargs
 
 
+def list_name_key(name: str) -> str:
+    """What list names compare by: the digest of the name compatibility-normalised (NFKC) and case-folded, so
+    "Straße" and "STRASSE", or "ﬁle" and "File", are one name. A digest because normalising can make a name
+    many times longer (U+FDFA alone is 18 characters), too long for an index."""
+    return hashlib.sha256(unicodedata.normalize("NFKC", name).casefold().encode()).hexdigest()
+
+
 class TaskList(models.Model):
     """A user's list of tasks ("Work", "Groceries"); a task in none is in the inbox."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_lists")
     name = models.CharField(max_length=LIST_NAME_MAX_LENGTH)
+    # What names compare by (`list_name_key`): "Straße" and "STRASSE" are one name.
+    name_key = models.CharField(max_length=64, editable=False)
     color = models.CharField(max_length=7, blank=True, default="", help_text="#rrggbb, or empty: none.")
     # Where the list sorts among its owner's (tasks.order_keys); ties, which concurrent clients cannot make
     # through the API, fall back to the id.
@@ -79,19 +90,34 @@ class TaskList(models.Model):
         ordering = ["position", "id"]
         constraints = [
             # Names are unique per user, whatever their case ("Work" and "work" are one list).
-            models.UniqueConstraint(F("owner"), Lower("name"), name="tasklist_owner_name_unique"),
+            models.UniqueConstraint(fields=["owner", "name_key"], name="tasklist_owner_name_key_unique"),
         ]
         indexes = [
             models.Index(fields=["owner", "position", "id"], name="tasklist_owner_position_idx"),
             models.Index(fields=["owner", "change_seq"], name="tasklist_owner_change_idx"),
         ]
 
+    # Its tasks' state, annotated by `with_counts` (or set by the write that knows it).
+    task_count: int = 0
+    open_count: int = 0
+    tasks_changed: int | None = None
+
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_key = list_name_key(self.name)  # bulk_create skips this: callers set it
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
+
     @property
     def etag(self) -> str:
-        return f'"list-{self.pk}-{self.version}"'
+        """Changes with the list and with its tasks: a task added, edited, completed, moved in or out, or deleted
+        changes the counts or the last change number among them (`tasks.list_services.with_counts`)."""
+        state = f"{self.version}:{self.task_count}:{self.open_count}:{self.tasks_changed or 0}"
+        return f'"list-{self.pk}-{hashlib.blake2s(state.encode(), digest_size=8).hexdigest()}"'
 
 
 class ListTombstone(models.Model):

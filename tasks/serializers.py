@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
@@ -314,6 +315,15 @@ class TaskListSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_name(self, value: str) -> str:
+        # Stored composed (NFC); a name must show something: not only spaces, marks or invisible characters.
+        value = unicodedata.normalize("NFC", value)
+        if not any(unicodedata.category(char)[0] in "LNPS" for char in value):
+            raise serializers.ValidationError("A name needs a visible character.", code="blank")
+        if len(value) > LIST_NAME_MAX_LENGTH:  # composing can lengthen a few characters
+            raise serializers.ValidationError(f"At most {LIST_NAME_MAX_LENGTH} characters.", code="max_length")
+        return value
 
     def validate_color(self, value: str | None) -> str:
         return value.lower() if value else ""

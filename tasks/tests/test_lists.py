@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import pytest
@@ -337,7 +338,7 @@ def test_order_keys_sort_in_the_database_as_they_compare_in_python(alice: User) 
         last = key_after(last)
         keys.append(last)
     mixed = ["Zz", "a0", "a1", "b00", "Zy"]
-    rows = [TaskList(owner=alice, name=f"l{n}", position=key) for n, key in enumerate(mixed)]
+    rows = [TaskList(owner=alice, name=f"l{n}", name_key=f"l{n}", position=key) for n, key in enumerate(mixed)]
     TaskList.objects.bulk_create(rows)
     assert list(TaskList.objects.filter(owner=alice).values_list("position", flat=True)) == sorted(mixed)
     assert keys == sorted(keys)
@@ -386,3 +387,71 @@ def test_a_task_written_into_a_list_deleted_meanwhile_never_lands_in_it(alice: U
         assert not TaskList.objects.filter(pk=target["id"]).exists()
         assert not Task.objects.filter(task_list_id=target["id"]).exists()
         assert Task.objects.filter(title=f"racing {target['id']}").count() == statuses.count(201)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_of_a_list_create_all_get_the_first_response(alice: User, client_for: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's concurrent transactions; SQLite serialises writers on one file")
+    from conftest import run_concurrently
+
+    def create() -> tuple[int, int]:
+        response = client_for(alice).post("/api/lists", {"name": "Once"}, format="json", HTTP_IDEMPOTENCY_KEY="r-1")
+        return response.status_code, response.json().get("id", 0)
+
+    results = run_concurrently(create, 8)
+    assert {status for status, _ in results} == {201}
+    assert len({pk for _, pk in results}) == 1
+    assert TaskList.objects.filter(owner=alice).count() == 1
+
+
+def test_a_lists_etag_changes_with_its_tasks_so_a_stale_delete_is_refused(alice: User, alice_client: APIClient) -> None:
+    task_list = create_list(alice_client, name="Shared")
+    url = f"/api/lists/{task_list['id']}"
+    seen = [alice_client.get(url)["ETag"]]
+    task = create_task(alice_client, list_id=task_list["id"])  # another device adds a task
+    seen.append(alice_client.get(url)["ETag"])
+    alice_client.patch(f"/api/tasks/{task['id']}", {"title": "edited"}, format="json")
+    seen.append(alice_client.get(url)["ETag"])
+    alice_client.patch(f"/api/tasks/{task['id']}/complete")
+    seen.append(alice_client.get(url)["ETag"])
+    assert len(set(seen)) == len(seen)
+    assert alice_client.get(url, HTTP_IF_NONE_MATCH=seen[0]).status_code == 200
+    assert alice_client.get(url, HTTP_IF_NONE_MATCH=seen[-1]).status_code == 304
+    stale = alice_client.delete(url + "?tasks=delete", HTTP_IF_MATCH=seen[0])
+    assert stale.status_code == 412
+    assert Task.objects.filter(pk=task["id"]).exists()
+    assert alice_client.delete(url + "?tasks=delete", HTTP_IF_MATCH=seen[-1]).status_code == 204
+    assert not Task.objects.filter(pk=task["id"]).exists()
+    # The ETag of a write's response is the one a read gives.
+    other = create_list(alice_client, name="Other")
+    patched = alice_client.patch(f"/api/lists/{other['id']}", {"color": "#000000"}, format="json")
+    assert patched["ETag"] == alice_client.get(f"/api/lists/{other['id']}")["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Straße", "STRASSE"), ("ΣΊΣΥΦΟΣ", "σίσυφος"), ("\u00e9t\u00e9", "e\u0301te\u0301"), ("ﬁle", "File")],
+)
+def test_names_that_differ_only_in_case_or_unicode_form_are_one_name(
+    alice: User, alice_client: APIClient, first: str, second: str
+) -> None:
+    created = create_list(alice_client, name=first)
+    response = alice_client.post("/api/lists", {"name": second}, format="json")
+    assert errors(response) == {"name": ["You have a list with this name already."]}
+    assert TaskList.objects.filter(owner=alice).count() == 1
+    assert TaskList.objects.get(pk=created["id"]).name == unicodedata.normalize("NFC", first)
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\ufeff", "\u0301", " \u200b\u200d ", "\u2028"])
+def test_a_name_that_shows_nothing_is_refused(alice: User, alice_client: APIClient, name: str) -> None:
+    response = alice_client.post("/api/lists", {"name": name}, format="json")
+    assert set(errors(response)) == {"name"}
+    assert not TaskList.objects.exists()
+
+
+def test_a_name_that_composing_lengthens_past_the_limit_is_refused(alice: User, alice_client: APIClient) -> None:
+    # U+0958 is decomposed by NFC into two characters (a composition exclusion): 100 of them make 200.
+    response = alice_client.post("/api/lists", {"name": "\u0958" * 100}, format="json")
+    assert set(errors(response)) == {"name"}
+    assert create_list(alice_client, name="\ufdfa" * 100)["name"] == "\ufdfa" * 100  # NFKC makes it 1 800 long
