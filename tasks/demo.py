@@ -15,6 +15,7 @@ from fractional_indexing import generate_n_keys_between
 
 from authn.models import User
 from tasks.models import Priority, Task, TaskList, TaskTag, list_name_key
+from tasks.order_keys import time_key
 from tasks.recurrence import Rule
 from tasks.sync import claim_change_seq
 
@@ -101,6 +102,7 @@ def demo_task(owner: User, n: int, user_number: int, now: datetime, lists: dict[
         completed=completed,
         completed_at=done_at,
         created_at=created,
+        position=time_key(created),
     )
 
 

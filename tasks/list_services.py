@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from authn.models import User
 from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone, list_name_key
-from tasks.order_keys import key_after
+from tasks.order_keys import UNSET, key_after, placed_key, rebalance
 from tasks.services import etag_matches
 from tasks.sync import claim_change_seq
 
@@ -106,6 +106,32 @@ def list_update(*, owner: User, pk: int, data: dict[str, Any], if_match: str | N
         locked.change_seq = seq
         locked.save()
     return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
+
+
+def list_move(*, owner: User, pk: int, data: dict[str, Any], if_match: str | None = None) -> TaskList:
+    """Put one of `owner`'s lists right after or before another (`after` null: first; neither: last)."""
+    with transaction.atomic(savepoint=False):
+        locked, seq = _lock(owner.pk, pk, if_match)
+        siblings = owned_lists(owner.pk).exclude(pk=locked.pk)
+        key, index = placed_key(siblings, after=data.get("after", UNSET), before=data.get("before", UNSET))
+        if key is None:
+            key = rebalance(siblings, index, lambda keys: _reposition(keys, owner.pk))
+        locked.position = key
+        locked.version += 1
+        locked.change_seq = seq
+        locked.save(update_fields=["position", "version", "change_seq", "updated_at"])
+    return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
+
+
+def _reposition(keys: list[tuple[int, str]], owner_id: int) -> None:
+    """A rebalance's new keys, each a change."""
+    last = claim_change_seq(owner_id, len(keys))
+    rows = TaskList.objects.filter(pk__in=[pk for pk, _ in keys]).in_bulk()
+    now = timezone.now()
+    for number, (pk, key) in enumerate(sorted(keys), start=last - len(keys) + 1):
+        row = rows[pk]
+        row.position, row.version, row.change_seq, row.updated_at = key, row.version + 1, number, now
+    TaskList.objects.bulk_update(rows.values(), ["position", "version", "change_seq", "updated_at"])
 
 
 def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str | None = None) -> None:

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,12 +25,14 @@ from tasks.list_services import (
     TooManyLists,
     list_create,
     list_delete,
+    list_move,
     list_update,
     owned_lists,
     with_counts,
 )
 from tasks.models import MAX_LISTS, TaskList
-from tasks.serializers import TaskListSerializer
+from tasks.order_keys import NotASibling
+from tasks.serializers import ListMoveSerializer, TaskListSerializer
 from tasks.services import etag_matches
 from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, IsPathUser
 
@@ -159,6 +162,29 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             raise NotFound() from None  # deleted by a concurrent request
         return self._response(updated)
 
+    @extend_schema(
+        request=ListMoveSerializer,
+        parameters=[LIST_IF_MATCH],
+        responses={200: TaskListSerializer, 412: LIST_CHANGED},
+        operation_id="lists_move",
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Reorder: right `after` a list (null: first) or right `before` one; neither: last. One write."""
+        body = ListMoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            moved = list_move(
+                owner=request.user, pk=self._pk(), data=body.validated_data, if_match=request.headers.get("If-Match")
+            )
+        except TaskList.DoesNotExist:
+            raise NotFound() from None
+        except ListChanged:
+            raise ListPreconditionFailed() from None
+        except NotASibling as e:
+            raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
+        return self._response(moved)
+
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         tasks = request.query_params.get("tasks")
         if tasks is not None and tasks not in (TASKS_MOVE_TO_INBOX, TASKS_DELETE):
@@ -186,7 +212,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
             operation_id=f"user_lists_{name}",
         )
-        for name in ["list", "create", "retrieve", "update", "partial_update", "destroy"]
+        for name in ["list", "create", "retrieve", "update", "partial_update", "destroy", "move"]
     }
 )
 class UserTaskListViewSet(TaskListViewSet):

@@ -18,7 +18,7 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from tasks.datetimes import EARLIEST, LATEST, due_sort_key
-from tasks.order_keys import OrderKeyField
+from tasks.order_keys import OrderKeyField, new_position
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
@@ -150,6 +150,9 @@ class Task(models.Model):
     # A subtask's parent: a task of the same owner, in the same list; at most MAX_DEPTH levels, no cycles
     # (tasks.services). Deleting a task deletes its subtasks, each with a tombstone.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="subtasks")
+    # Where the task sorts among its siblings (same list, same parent) under sort=position: made later, later;
+    # moved (POST .../move), between its new neighbours (tasks.order_keys).
+    position = OrderKeyField(default=new_position)
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
     completed = models.BooleanField(default=False)
@@ -192,6 +195,8 @@ class Task(models.Model):
             models.Index(F("owner"), due_sort_key(EARLIEST), F("id"), name="task_owner_due_desc_sort_idx"),
             # The sync feed: one owner's changes after a change number.
             models.Index(fields=["owner", "change_seq"], name="task_owner_change_idx"),
+            # sort=position within a list (or the inbox), and a move's neighbours.
+            models.Index(fields=["owner", "task_list", "position", "id"], name="task_owner_list_position_idx"),
             # list=<id>: one list's tasks, newest first, and the lists' counts (it serves the foreign key too).
             models.Index(fields=["task_list", "-created_at", "-id"], name="task_list_created_idx"),
         ]

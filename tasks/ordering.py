@@ -41,6 +41,7 @@ SORT_KEYS: dict[str, list[SortKey]] = {
     "-title": [SortKey(Lower("title"), descending=True), SortKey(F("title"), descending=True), ID_DESC],
     "due": [SortKey(due_sort_key(LATEST), is_datetime=True), ID],
     "-due": [SortKey(due_sort_key(EARLIEST), descending=True, is_datetime=True), ID_DESC],
+    "position": [SortKey(F("position")), ID],  # the order the user gave them (tasks.order_keys)
     "priority": [SortKey(F("priority"), descending=True), ID],  # high first
     "-priority": [SortKey(F("priority")), ID_DESC],
 }

@@ -69,6 +69,7 @@ def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
         "completed_at": _iso(task.completed_at, zone),
         "list_id": task.task_list_id,
         "parent_id": task.parent_id,
+        "position": task.position,
     }
 
 
@@ -220,8 +221,9 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "completed_at",
             "list_id",
             "parent_id",
+            "position",
         ]
-        read_only_fields = ["id", "user_id", "created_at", "updated_at", "completed_at"]
+        read_only_fields = ["id", "user_id", "created_at", "updated_at", "completed_at", "position"]
 
     def validate_list_id(self, value: int | None) -> int | None:
         # Another user's list is "no such list", exactly as one that does not exist.
@@ -327,6 +329,26 @@ class TaskListSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def validate_color(self, value: str | None) -> str:
         return value.lower() if value else ""
+
+
+class TaskMoveSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Body of POST .../move: where the task goes. Each member left out keeps that part as it is."""
+
+    list_id = StrictIntegerField(
+        source="task_list_id", min_value=1, max_value=MAX_ID, allow_null=True, required=False, help_text="null: inbox."
+    )
+    parent_id = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
+    after = StrictIntegerField(
+        min_value=1, max_value=MAX_ID, allow_null=True, required=False, help_text="Right after this task; null: first."
+    )
+    before = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
+
+
+class ListMoveSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Body of POST /api/lists/{id}/move: right after one list (null: first), or right before one; neither: last."""
+
+    after = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
+    before = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
 
 
 class TaskCompleteSerializer(StrictFieldsMixin, serializers.Serializer):

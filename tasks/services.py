@@ -17,6 +17,7 @@ from authn.models import User
 from evotodo.queries import CompiledQuery
 from tasks.datetimes import in_range
 from tasks.models import MAX_DEPTH, IdempotencyRecord, ListTombstone, SyncState, Task, TaskTag, TaskTombstone
+from tasks.order_keys import UNSET, placed_key, rebalance
 from tasks.recurrence import Rule, merged_rule
 from tasks.sync import claim_change_seq
 
@@ -318,6 +319,41 @@ def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
         for row, copy in zip(rows, Task.objects.bulk_create(copies), strict=True):
             parents[row.pk] = copy.pk
             _set_tags(copy, new=True)
+
+
+def task_move(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
+    """Put the task where `data` says (tasks.serializers.TaskMoveSerializer): another list, another parent, and
+    right after or before a sibling there. One change in the feed (and one per subtask that follows it to another
+    list, or per sibling whose key a rebalance rewrote). The user's write lock, taken first, keeps two moves from
+    ever reading the same neighbours."""
+    with transaction.atomic(savepoint=False):
+        locked, seq = _lock(task, if_match)
+        following = _place(locked, data)
+        siblings = Task.objects.filter(
+            owner_id=locked.owner_id, task_list_id=locked.task_list_id, parent_id=locked.parent_id
+        ).exclude(pk=locked.pk)
+        key, index = placed_key(siblings, after=data.get("after", UNSET), before=data.get("before", UNSET))
+        if key is None:
+            key = rebalance(siblings, index, lambda keys: _reposition(keys, locked.owner_id))
+        locked.position = key
+        save_locked_version(locked, seq, ["position", "task_list", "parent"])
+        _change_each(following, locked.owner_id, task_list_id=locked.task_list_id)
+    locked.owner = task.owner
+    return locked
+
+
+def _reposition(keys: list[tuple[int, str]], owner_id: int) -> None:
+    """A rebalance's new keys, each a change."""
+    by_id = dict(keys)
+    if not by_id:
+        return
+    last = claim_change_seq(owner_id, len(by_id))
+    rows = Task.objects.filter(pk__in=by_id).in_bulk()
+    now = timezone.now()
+    for number, pk in enumerate(sorted(by_id), start=last - len(by_id) + 1):
+        row = rows[pk]
+        row.position, row.version, row.change_seq, row.updated_at = by_id[pk], row.version + 1, number, now
+    Task.objects.bulk_update(rows.values(), ["position", "version", "change_seq", "updated_at"])
 
 
 def task_delete(*, task: Task, if_match: str | None = None) -> None:

@@ -31,6 +31,7 @@ from tasks.filters import AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
 from tasks.models import Task, TaskList, TaskTag
+from tasks.order_keys import NotASibling
 from tasks.ordering import DEFAULT_SORT, sorted_tasks
 from tasks.pagination import LinkHeaderPagination
 from tasks.serializers import (
@@ -38,6 +39,7 @@ from tasks.serializers import (
     TagCountSerializer,
     TaskCompleteSerializer,
     TaskCompletionSerializer,
+    TaskMoveSerializer,
     TaskSerializer,
     TombstoneSerializer,
     output_zone,
@@ -52,6 +54,7 @@ from tasks.services import (
     task_complete,
     task_create,
     task_delete,
+    task_move,
     task_update,
 )
 from tasks.sync import SyncTokenExpired, SyncTokenInvalid, changes_since, materialize, sync_page
@@ -291,6 +294,24 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         self._changed(task_delete)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        request=TaskMoveSerializer,
+        parameters=[IF_MATCH],
+        responses={200: TaskSerializer, 412: CHANGED},
+        operation_id="tasks_move",
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Move the task: to another list (`list_id`, null: the inbox), under another task (`parent_id`, null: top
+        level), and right `after` a task there (null: first) or right `before` one; neither: last. One write."""
+        body = TaskMoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            task = self._changed(task_move, data=body.validated_data)
+        except NotASibling as e:
+            raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
+        return self._task_response(task)
+
     @extend_schema(responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks")
     @action(detail=True, methods=["get"])
     def subtasks(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -393,7 +414,17 @@ class IsPathUser(BasePermission):
             parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
             operation_id=f"user_tasks_{name}",
         )
-        for name in ["list", "create", "retrieve", "update", "partial_update", "destroy", "complete", "subtasks"]
+        for name in [
+            "list",
+            "create",
+            "retrieve",
+            "update",
+            "partial_update",
+            "destroy",
+            "complete",
+            "subtasks",
+            "move",
+        ]
     }
 )
 class UserTaskViewSet(TaskViewSet):

@@ -43,6 +43,7 @@ TASK_KEYS = {
     "completed_at",
     "list_id",
     "parent_id",
+    "position",
 }
 DEFAULTS = {
     "description": "",

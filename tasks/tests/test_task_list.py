@@ -51,7 +51,7 @@ def test_list_is_a_json_array_of_the_task_shape_newest_first(alice: User, alice_
     assert [task["title"] for task in body] == ["newer", "older"]
     core = {"id", "user_id", "title", "description", "completed", "created_at", "updated_at"}
     planning = {"priority", "tags", "due_at", "remind_at", "recurrence", "completed_at"}
-    assert set(body[0]) == core | planning | {"list_id", "parent_id"}
+    assert set(body[0]) == core | planning | {"list_id", "parent_id", "position"}
 
 
 def test_empty_list_is_an_empty_array(alice: User, alice_client: APIClient) -> None:
