@@ -3,6 +3,7 @@ servers whose clocks disagree, and pages that never skip or repeat a task."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -41,9 +42,10 @@ def start(database: LiveDatabase, static_root: Path, tmp_path: Path, name: str, 
 
 @dataclass
 class Mirror:
-    """What an offline client keeps: the tasks it synced, by id, and its token."""
+    """What an offline client keeps: the tasks and lists it synced, by id, and its token."""
 
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    lists: dict[int, dict[str, Any]] = field(default_factory=dict)
     token: str | None = None
     syncs: int = 0
     foreign: list[Any] = field(default_factory=list)
@@ -55,12 +57,16 @@ class Mirror:
             assert status == 200, page
             self.syncs += 1
             for change in page["changes"]:
-                if change["type"] == "task":
-                    if change["task"]["user_id"] != owner:
+                kind = change["type"]
+                if kind in ("task", "list"):
+                    item = change[kind]
+                    if item["user_id"] != owner:
                         self.foreign.append(change)
-                    self.tasks[change["task"]["id"]] = change["task"]
-                else:
+                    (self.tasks if kind == "task" else self.lists)[item["id"]] = item
+                elif kind == "task_deleted":
                     self.tasks.pop(change["id"], None)
+                else:
+                    self.lists.pop(change["id"], None)
             self.token = page["next_token"]
             if not page["more"]:
                 return
@@ -79,14 +85,23 @@ def every_task(server: LiveServer, token: str) -> dict[int, dict[str, Any]]:
     return tasks
 
 
+def every_list(server: LiveServer, token: str) -> dict[int, dict[str, Any]]:
+    """The server's lists of the token's user, as the feed shows them (without the counts)."""
+    status, lists = server.call("GET", "/api/lists", token)
+    assert status == 200, lists
+    return {item["id"]: {k: v for k, v in item.items() if k not in ("task_count", "open_count")} for item in lists}
+
+
 @dataclass
 class Writers:
-    """Threads that create, retitle, retag, complete (recurring ones too) and delete one user's tasks."""
+    """Threads that create, retitle, retag, complete (recurring ones too), nest, move and delete one user's tasks,
+    and create, rename, reorder and delete their lists."""
 
     servers: list[LiveServer]
     token: str
     seed: int
     ids: list[int] = field(default_factory=list)
+    lists: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     writes: int = 0
     failures: list[Any] = field(default_factory=list)
@@ -105,8 +120,42 @@ class Writers:
             server = self.servers[rng.randrange(len(self.servers))]
             with self.lock:
                 known = rng.choice(self.ids) if self.ids else None
-            action = rng.random() if known else 0.0
-            if action < 0.3:
+            with self.lock:
+                a_list = rng.choice(self.lists) if self.lists else None
+            action = rng.random() if known else 0.1  # a task first
+            ok: tuple[int, ...] = (200, 201, 204, 404)
+            if action < 0.03 or (0.9 <= action < 0.93 and a_list is None):
+                status, made = server.call(
+                    "POST", "/api/lists", self.token, {"name": f"w{n} {self.writes} {rng.random():.9f}"}
+                )
+                if status == 201:
+                    with self.lock:
+                        self.lists.append(made["id"])
+            elif action >= 0.9:
+                roll = rng.random()
+                if roll < 0.3:
+                    status, _ = server.call("PATCH", f"/api/lists/{a_list}", self.token, {"name": f"r {rng.random()}"})
+                elif roll < 0.8:
+                    status, _ = server.call("POST", f"/api/lists/{a_list}/move", self.token, {"after": None})
+                else:
+                    status, _ = server.call("DELETE", f"/api/lists/{a_list}?tasks=move_to_inbox", self.token)
+                    if status == 204:
+                        with self.lock, contextlib.suppress(ValueError):  # another thread removed it
+                            self.lists.remove(a_list)
+                ok = (200, 204, 400, 404)  # 400: a rename to a name another thread just took
+            elif action >= 0.82:
+                body = {"list_id": a_list if rng.random() < 0.7 else None, "after": None}
+                if rng.random() < 0.3:
+                    body = {"after": None}  # first among its siblings
+                status, _ = server.call("POST", f"/api/tasks/{known}/move", self.token, body)
+                ok = (200, 400, 404, 409)  # 400/409: the list was deleted meanwhile
+            elif action >= 0.76:
+                status, task = server.call("POST", "/api/tasks", self.token, {"title": "sub", "parent_id": known})
+                if status == 201:
+                    with self.lock:
+                        self.ids.append(task["id"])
+                ok = (201, 400)  # 400: the parent was deleted meanwhile, or it would nest too deep
+            elif action < 0.3:
                 body: dict[str, Any] = {"title": f"w{n} {rng.random():.6f}", "tags": rng.sample(["a", "b", "c"], 2)}
                 if rng.random() < 0.3:
                     body |= {"due_at": "2027-01-01T09:00:00+01:00", "recurrence": {"freq": "daily"}}
@@ -118,7 +167,7 @@ class Writers:
                 status, _ = server.call("PATCH", f"/api/tasks/{known}", self.token, {"title": f"re {rng.random():.6f}"})
             elif action < 0.65:
                 status, _ = server.call("PATCH", f"/api/tasks/{known}", self.token, {"tags": [rng.choice("xyz")]})
-            elif action < 0.85:
+            elif action < 0.7:
                 status, result = server.call("PATCH", f"/api/tasks/{known}/complete", self.token)
                 if status == 200 and result["next"]:
                     with self.lock:
@@ -126,8 +175,8 @@ class Writers:
             else:
                 status, _ = server.call("DELETE", f"/api/tasks/{known}", self.token)
             # 404: another thread deleted the task first; anything else but success is a failure.
-            if status >= 500 or status not in (200, 201, 204, 404):
-                self.failures.append(status)
+            if status >= 500 or status not in ok:
+                self.failures.append((status, round(action, 2)))  # the status, and which kind of write
             self.writes += 1
 
 
@@ -164,12 +213,22 @@ def converge(servers: list[LiveServer], tmp_path: Path) -> dict[str, int]:
     differences = sorted(set(truth) ^ set(mirror.tasks)) + [
         i for i in truth if i in mirror.tasks and truth[i] != mirror.tasks[i]
     ]
+    lists = every_list(servers[0], alice)
+    assert lists == mirror.lists, "the lists differ"
+    assert {task["list_id"] for task in truth.values()} <= {None, *lists}
     assert alices.failures == bobs.failures == []
     assert mirror.foreign == []
     assert differences == [], f"{len(differences)} tasks differ"
     assert len(truth) > 10, "the writers did too little to prove anything"
     assert alices.writes > 100, "the writers did too little to prove anything"
-    return {"writes": alices.writes + bobs.writes, "syncs": mirror.syncs, "tasks": len(truth), "differences": 0}
+    assert any(task["parent_id"] for task in truth.values()), "no subtask: the writers did too little"
+    return {
+        "writes": alices.writes + bobs.writes,
+        "syncs": mirror.syncs,
+        "tasks": len(truth),
+        "lists": len(lists),
+        "differences": 0,
+    }
 
 
 def test_concurrent_writers_and_a_syncing_client_converge_exactly(
@@ -208,7 +267,10 @@ def test_two_servers_whose_clocks_differ_converge(
     print(f"two servers, one {CLOCK_SKEW}: {report}")
 
 
-SORTS = ["created", "-created", "updated", "-updated", "title", "-title", "due", "-due", "priority", "-priority"]
+SORTS = [
+    *("created", "-created", "updated", "-updated", "title", "-title"),
+    *("due", "-due", "priority", "-priority", "position"),
+]
 
 
 def test_paging_under_every_sort_sees_each_lasting_task_exactly_once_while_others_write(

@@ -162,3 +162,23 @@ def test_the_lists_page_equals_each_task_serialized_alone_in_any_time_zone(alice
             listed = warm_client.get("/api/tasks").json()
             alone = [TaskSerializer(task).data for task in Task.objects.filter(owner=alice).select_related("owner")]
         assert listed == alone
+
+
+@pytest.mark.parametrize("query", ["list={list_id}", "list={list_id}&sort=position", "list=inbox", "parent=none"])
+def test_one_lists_first_page_of_a_user_with_50_lists_and_10000_tasks_is_one_select(
+    alice: User, warm_client: APIClient, query: str
+) -> None:
+    from tasks.models import TaskList
+
+    lists = TaskList.objects.bulk_create(
+        TaskList(owner=alice, name=f"List {n}", name_key=f"list {n}", position=f"a{n:02d}") for n in range(50)
+    )
+    Task.objects.bulk_create(
+        (Task(owner=alice, title=f"Task {n}", task_list=lists[n % 51] if n % 51 < 50 else None) for n in range(10_000)),
+        batch_size=2000,
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = warm_client.get(f"/api/tasks?limit=50&{query.format(list_id=lists[7].pk)}")
+    assert response.status_code == 200
+    assert len(response.json()) == 50
+    assert statements(queries) == ["SELECT tasks_task"]
