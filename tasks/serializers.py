@@ -31,7 +31,7 @@ MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number cannot name anything, and 
 COLOR = r"^#[0-9a-fA-F]{6}$"
 
 
-def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
+def iso_datetime(moment: datetime | None, zone: tzinfo) -> str | None:
     """DRF's rendering of a date-time: ISO 8601 in the current time zone (UTC), with Z for +00:00."""
     if moment is None:
         return None
@@ -42,7 +42,7 @@ def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
 def output_zone() -> tzinfo:
     """The current time zone, as `datetime.UTC` when it is UTC: the date-times read from the database are in
     `datetime.UTC`, and `astimezone` to the very tzinfo a value has is free, to `ZoneInfo("UTC")` a conversion
-    (a third of `_iso`). The text is the same."""
+    (a third of `iso_datetime`). The text is the same."""
     zone = timezone.get_current_timezone()
     return UTC if getattr(zone, "key", None) == "UTC" else zone
 
@@ -59,18 +59,40 @@ def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
         "title": task.title,
         "description": task.description,
         "completed": task.completed,
-        "created_at": _iso(task.created_at, zone),
-        "updated_at": _iso(task.updated_at, zone),
+        "created_at": iso_datetime(task.created_at, zone),
+        "updated_at": iso_datetime(task.updated_at, zone),
         "priority": PRIORITY_LABELS[task.priority],
         "tags": list(task.tags),
-        "due_at": _iso(task.due_at, zone),
-        "remind_at": _iso(task.remind_at, zone),
+        "due_at": iso_datetime(task.due_at, zone),
+        "remind_at": iso_datetime(task.remind_at, zone),
         "recurrence": {key: recurrence[key] for key in ("freq", "interval", "until")} if recurrence else None,
-        "completed_at": _iso(task.completed_at, zone),
+        "completed_at": iso_datetime(task.completed_at, zone),
         "list_id": task.task_list_id,
         "parent_id": task.parent_id,
         "position": task.position,
     }
+
+
+def clean_list_name(value: str) -> str:
+    """A list name as stored: composed (NFC), showing something (not only spaces, marks or invisible characters)."""
+    value = unicodedata.normalize("NFC", value)
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in value):
+        raise serializers.ValidationError("A name needs a visible character.", code="blank")
+    if len(value) > LIST_NAME_MAX_LENGTH:  # composing can lengthen a few characters
+        raise serializers.ValidationError(f"At most {LIST_NAME_MAX_LENGTH} characters.", code="max_length")
+    return value
+
+
+def clean_tags(value: list[str]) -> list[str]:
+    """Tags as stored: case-insensitively unique, in the order given, each key fitting once case-folded."""
+    tags, seen = [], set()
+    for tag in value:
+        if len(tag.casefold()) > TAG_MAX_LENGTH:  # "ß" folds to "ss": the key must fit too
+            raise serializers.ValidationError(f"{tag!r} is too long once case-folded.", code="max_length")
+        if tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    return tags
 
 
 class StrictFieldsMixin:
@@ -236,14 +258,7 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return value or ""
 
     def validate_tags(self, value: list[str]) -> list[str]:
-        tags, seen = [], set()
-        for tag in value:
-            if len(tag.casefold()) > TAG_MAX_LENGTH:  # "ß" folds to "ss": the key must fit too
-                raise serializers.ValidationError(f"{tag!r} is too long once case-folded.", code="max_length")
-            if tag.casefold() not in seen:
-                seen.add(tag.casefold())
-                tags.append(tag)
-        return tags
+        return clean_tags(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         def current(field: str) -> Any:
@@ -319,13 +334,7 @@ class TaskListSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_name(self, value: str) -> str:
-        # Stored composed (NFC); a name must show something: not only spaces, marks or invisible characters.
-        value = unicodedata.normalize("NFC", value)
-        if not any(unicodedata.category(char)[0] in "LNPS" for char in value):
-            raise serializers.ValidationError("A name needs a visible character.", code="blank")
-        if len(value) > LIST_NAME_MAX_LENGTH:  # composing can lengthen a few characters
-            raise serializers.ValidationError(f"At most {LIST_NAME_MAX_LENGTH} characters.", code="max_length")
-        return value
+        return clean_list_name(value)
 
     def validate_color(self, value: str | None) -> str:
         return value.lower() if value else ""
@@ -450,7 +459,7 @@ def sync_change(change: Task | TaskList | dict[str, Any]) -> dict[str, Any]:
     `{"type": "task_deleted" | "list_deleted", "id", "deleted_at"}`."""
     if isinstance(change, dict):
         kind = "list_deleted" if change.get("kind") == 1 else "task_deleted"
-        return {"type": kind, "id": change["id"], "deleted_at": _iso(change["updated_at"], UTC)}
+        return {"type": kind, "id": change["id"], "deleted_at": iso_datetime(change["updated_at"], UTC)}
     if isinstance(change, TaskList):
         return {"type": "list", "list": SyncListSerializer(change).data}
     return {"type": "task", "task": TaskSerializer(change).data}

@@ -1,0 +1,150 @@
+"""GET /api/export and POST /api/import: one document with everything of a user's, and back, all or nothing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from authn.models import User
+from tasks.models import Task, TaskList, TaskTag
+
+
+def create(client: APIClient, path: str, **body: Any) -> dict[str, Any]:
+    response = client.post(path, body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def populate(client: APIClient) -> None:
+    """Lists in a chosen order, subtasks two levels down, tags, dates, a rule, a completed task, a moved one."""
+    work = create(client, "/api/lists", name="Work", color="#2563EB")
+    home = create(client, "/api/lists", name="Home")
+    client.post(f"/api/lists/{home['id']}/move", {"after": None}, format="json")
+    client.patch(f"/api/lists/{home['id']}", {"archived": True}, format="json")
+    review = create(
+        client,
+        "/api/tasks",
+        title="Weekly review",
+        list_id=work["id"],
+        due_at="2027-03-01T09:00:00+01:00",
+        remind_at="2027-03-01T08:00:00+01:00",
+        recurrence={"freq": "weekly", "interval": 2, "until": "2027-12-31"},
+        tags=["Focus", "work"],
+        priority="high",
+    )
+    step = create(client, "/api/tasks", title="Inbox zero", parent_id=review["id"])
+    create(client, "/api/tasks", title="Archive mail", parent_id=step["id"], description="Older than a month")
+    done = create(client, "/api/tasks", title="Paint the fence", list_id=home["id"])
+    client.patch(f"/api/tasks/{done['id']}/complete")
+    loose = create(client, "/api/tasks", title="Call the bank")
+    client.post(f"/api/tasks/{loose['id']}/move", {"after": None}, format="json")
+    create(client, "/api/tasks", title="Ünïcode ✓", tags=["Été"])
+
+
+def recurring(document: dict[str, Any]) -> dict[str, Any]:
+    return next(task for task in document["tasks"] if task["recurrence"])
+
+
+def without_ids(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every id (and reference) replaced by its rank, and the export time left out."""
+    lists = {item["id"]: n for n, item in enumerate(document["lists"])}
+    tasks = {item["id"]: n for n, item in enumerate(document["tasks"])}
+    return {
+        "lists": [{**item, "id": lists[item["id"]]} for item in document["lists"]],
+        "tasks": [
+            {
+                **item,
+                "id": tasks[item["id"]],
+                "list_id": lists.get(item["list_id"]),
+                "parent_id": tasks.get(item["parent_id"]),
+            }
+            for item in document["tasks"]
+        ],
+    }
+
+
+def test_an_export_imported_into_another_user_exports_the_same(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    populate(alice_client)
+    exported = alice_client.get("/api/export")
+    assert exported.status_code == 200
+    assert "attachment" in exported["Content-Disposition"]
+    document = exported.json()
+    assert (document["format"], document["version"]) == ("evotodo", 1)
+    assert len(document["lists"]) == 2
+    assert len(document["tasks"]) == 6
+    imported = bob_client.post("/api/import", document, format="json")
+    assert imported.status_code == 201, imported.content
+    assert imported.json() == {"lists_created": 2, "lists_merged": 0, "tasks_created": 6, "dry_run": False}
+    again = bob_client.get("/api/export").json()
+    assert without_ids(again) == without_ids(document)
+    # Bob's copies are his, tags rows included, and Alice's are untouched.
+    assert TaskList.objects.filter(owner=bob).count() == 2
+    assert TaskTag.objects.filter(owner=bob).count() == TaskTag.objects.filter(owner=alice).count() == 3
+    assert not Task.objects.filter(owner=bob, task_list__owner=alice).exists()
+    kinds = [change["type"] for change in bob_client.get("/api/sync").json()["changes"]]
+    assert (kinds.count("list"), kinds.count("task")) == (2, 6)  # every one a change in Bob's feed
+
+
+def test_a_dry_run_counts_and_writes_nothing(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    populate(alice_client)
+    document = alice_client.get("/api/export").json()
+    response = bob_client.post("/api/import?dry_run=true", document, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"lists_created": 2, "lists_merged": 0, "tasks_created": 6, "dry_run": True}
+    assert not Task.objects.filter(owner=bob).exists()
+    assert not TaskList.objects.filter(owner=bob).exists()
+
+
+def test_a_list_whose_name_exists_is_merged_into(alice: User, alice_client: APIClient) -> None:
+    populate(alice_client)
+    document = alice_client.get("/api/export").json()
+    response = alice_client.post("/api/import", document, format="json")
+    assert response.json()["lists_merged"] == 2
+    assert TaskList.objects.filter(owner=alice).count() == 2
+    assert Task.objects.filter(owner=alice).count() == 12
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda d: d.update(format="todoist"),
+        lambda d: d.update(version=2),
+        lambda d: d.pop("tasks"),
+        lambda d: d["tasks"][0].update(title=""),
+        lambda d: d["tasks"][0].update(list_id=999_999),
+        lambda d: d["tasks"][1].update(parent_id=999_999),
+        lambda d: d["tasks"].reverse(),  # subtasks before their parents
+        lambda d: d["tasks"][0].update(parent_id=d["tasks"][2]["id"]),  # a cycle
+        lambda d: d["tasks"].append(dict(d["tasks"][0])),  # an id twice
+        lambda d: d["lists"].append({**d["lists"][0], "id": 10**12, "name": d["lists"][0]["name"].upper()}),
+        lambda d: d["lists"][0].update(position="not a key"),
+        lambda d: recurring(d).update(recurrence={"freq": "weekly", "interval": 1, "until": None}),  # no anchor
+        lambda d: d["tasks"][0].update(surprise=True),
+        lambda d: recurring(d).update(due_at=None, remind_at=None),  # a rule without a due date
+        lambda d: recurring(d).update(remind_at="2027-03-02T08:00:00Z"),  # a reminder after the due date
+    ],
+)
+def test_a_document_with_any_fault_is_a_400_and_imports_nothing(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient, break_it: Any
+) -> None:
+    populate(alice_client)
+    document = copy.deepcopy(alice_client.get("/api/export").json())
+    break_it(document)
+    response = bob_client.post("/api/import", document, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]
+    assert not Task.objects.filter(owner=bob).exists()
+    assert not TaskList.objects.filter(owner=bob).exists()
+
+
+def test_export_and_import_take_no_unknown_parameters(alice: User, alice_client: APIClient) -> None:
+    assert alice_client.get("/api/export?format=csv").status_code == 400
+    assert alice_client.post("/api/import?dry_run=yes", {}, format="json").status_code == 400
+    assert alice_client.get("/api/export").json()["tasks"] == []

@@ -1,0 +1,287 @@
+"""Export and import: all of a user's lists and tasks as one JSON document, and back, in one transaction.
+
+The document names each list and task by the id it had where it was exported; an import gives them new ids and
+keeps every reference (a task's list, a subtask's parent) between them. Exporting, importing into another user
+and exporting again gives the same document but for the ids (and `exported_at`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from fractional_indexing import FIError, validate_order_key
+from rest_framework import serializers
+
+from authn.models import User
+from tasks.models import (
+    DESCRIPTION_MAX_LENGTH,
+    LIST_NAME_MAX_LENGTH,
+    MAX_DEPTH,
+    MAX_LISTS,
+    MAX_TAGS,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Task,
+    TaskList,
+    TaskTag,
+    list_name_key,
+)
+from tasks.order_keys import ORDER_KEY_MAX_LENGTH, key_after, time_key
+from tasks.recurrence import FREQUENCIES, MAX_INTERVAL, Rule
+from tasks.serializers import (
+    COLOR,
+    MAX_ID,
+    PRIORITY_LABELS,
+    AwareDateTimeField,
+    ColorField,
+    PriorityField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateField,
+    StrictFieldsMixin,
+    StrictIntegerField,
+    clean_list_name,
+    clean_tags,
+    iso_datetime,
+)
+from tasks.sync import claim_change_seq
+
+FORMAT, VERSION = "evotodo", 1
+MAX_IMPORTED_TASKS = 10_000
+
+
+def export_document(owner: User) -> dict[str, Any]:
+    """Everything of `owner`'s: lists in their order, tasks parents first (three queries)."""
+    lists = list(TaskList.objects.filter(owner=owner).order_by("position", "id"))
+    tasks = list(Task.objects.filter(owner=owner).order_by("id"))
+    depth: dict[int, int] = {}
+    by_id = {task.pk: task for task in tasks}
+
+    def level(task: Task) -> int:
+        if task.pk not in depth:
+            depth[task.pk] = 0 if task.parent_id is None else 1 + level(by_id[task.parent_id])
+        return depth[task.pk]
+
+    tasks.sort(key=lambda task: (level(task), task.position, task.pk))
+    zone = timezone.get_current_timezone()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": iso_datetime(timezone.now(), zone),
+        "lists": [
+            {
+                "id": item.pk,
+                "name": item.name,
+                "color": item.color or None,
+                "position": item.position,
+                "archived": item.archived,
+                "created_at": iso_datetime(item.created_at, zone),
+            }
+            for item in lists
+        ],
+        "tasks": [
+            {
+                "id": task.pk,
+                "list_id": task.task_list_id,
+                "parent_id": task.parent_id,
+                "title": task.title,
+                "description": task.description,
+                "completed": task.completed,
+                "completed_at": iso_datetime(task.completed_at, zone),
+                "priority": PRIORITY_LABELS[task.priority],
+                "tags": list(task.tags),
+                "due_at": iso_datetime(task.due_at, zone),
+                "remind_at": iso_datetime(task.remind_at, zone),
+                "recurrence": task.recurrence,
+                "position": task.position,
+                "created_at": iso_datetime(task.created_at, zone),
+            }
+            for task in tasks
+        ],
+    }
+
+
+class OrderKeyInput(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            validate_order_key(value)
+        except (FIError, ValueError, IndexError):
+            raise serializers.ValidationError("Not a position this API made.", code="invalid") from None
+        return value
+
+
+class ImportedRule(StrictFieldsMixin, serializers.Serializer):
+    freq = serializers.ChoiceField(choices=FREQUENCIES)
+    interval = StrictIntegerField(min_value=1, max_value=MAX_INTERVAL)
+    until = StrictDateField(allow_null=True)
+    anchor = AwareDateTimeField()
+
+
+class ImportedList(StrictFieldsMixin, serializers.Serializer):
+    id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    name = StrictCharField(max_length=LIST_NAME_MAX_LENGTH)
+    color = ColorField(COLOR, allow_null=True, required=False)
+    position = OrderKeyInput(max_length=ORDER_KEY_MAX_LENGTH, required=False)
+    archived = StrictBooleanField(required=False)
+    created_at = AwareDateTimeField(required=False)
+
+    def validate_name(self, value: str) -> str:
+        return clean_list_name(value)
+
+
+class ImportedTask(StrictFieldsMixin, serializers.Serializer):
+    id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    list_id = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
+    parent_id = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
+    title = StrictCharField(max_length=TITLE_MAX_LENGTH)
+    description = StrictCharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True)
+    completed = StrictBooleanField(required=False)
+    completed_at = AwareDateTimeField(allow_null=True, required=False)
+    priority = PriorityField(required=False)
+    tags = serializers.ListField(child=StrictCharField(max_length=TAG_MAX_LENGTH), max_length=MAX_TAGS, required=False)
+    due_at = AwareDateTimeField(allow_null=True, required=False)
+    remind_at = AwareDateTimeField(allow_null=True, required=False)
+    recurrence = ImportedRule(allow_null=True, required=False)
+    position = OrderKeyInput(max_length=ORDER_KEY_MAX_LENGTH, required=False)
+    created_at = AwareDateTimeField(required=False)
+
+    def validate_tags(self, value: list[str]) -> list[str]:
+        return clean_tags(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        due_at, remind_at = attrs.get("due_at"), attrs.get("remind_at")
+        if due_at and remind_at and remind_at > due_at:
+            raise serializers.ValidationError({"remind_at": ["Must not be after due_at."]})
+        if attrs.get("recurrence") and not due_at:
+            raise serializers.ValidationError({"recurrence": ["A recurring task needs a due_at."]})
+        return attrs
+
+
+class ImportDocument(StrictFieldsMixin, serializers.Serializer):
+    format = serializers.ChoiceField(choices=[FORMAT])
+    version = serializers.ChoiceField(choices=[VERSION])
+    exported_at = AwareDateTimeField(required=False)
+    lists = ImportedList(many=True, max_length=MAX_LISTS)
+    tasks = ImportedTask(many=True, max_length=MAX_IMPORTED_TASKS)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        list_ids = [item["id"] for item in attrs["lists"]]
+        if len(set(list_ids)) != len(list_ids):
+            raise serializers.ValidationError({"lists": ["Two lists have the same id."]})
+        names = [list_name_key(item["name"]) for item in attrs["lists"]]
+        if len(set(names)) != len(names):
+            raise serializers.ValidationError({"lists": ["Two lists have the same name."]})
+        tasks = {task["id"]: task for task in attrs["tasks"]}
+        if len(tasks) != len(attrs["tasks"]):
+            raise serializers.ValidationError({"tasks": ["Two tasks have the same id."]})
+        known_lists = set(list_ids)
+        listed: set[int] = set()
+        for index, task in enumerate(attrs["tasks"]):
+            if task.get("parent_id") is not None and task["parent_id"] in tasks and task["parent_id"] not in listed:
+                raise serializers.ValidationError(
+                    {"tasks": {index: {"parent_id": ["List a parent before its subtasks."]}}}
+                )
+            listed.add(task["id"])
+            if task.get("list_id") is not None and task["list_id"] not in known_lists:
+                raise serializers.ValidationError({"tasks": {index: {"list_id": ["No list of this document."]}}})
+            parent = task.get("parent_id")
+            if parent is not None:
+                if parent not in tasks:
+                    raise serializers.ValidationError({"tasks": {index: {"parent_id": ["No task of this document."]}}})
+                if tasks[parent].get("list_id") != task.get("list_id"):
+                    raise serializers.ValidationError(
+                        {"tasks": {index: {"list_id": ["A subtask is in its parent's list."]}}}
+                    )
+            seen, current = {task["id"]}, parent
+            while current is not None:  # up to the top: no cycle, at most MAX_DEPTH levels
+                if current in seen or len(seen) >= MAX_DEPTH:
+                    raise serializers.ValidationError(
+                        {"tasks": {index: {"parent_id": [f"A cycle, or deeper than {MAX_DEPTH} levels."]}}},
+                        code="too_deep",
+                    )
+                seen.add(current)
+                current = tasks[current].get("parent_id")
+        return attrs
+
+
+@dataclass
+class ImportResult:
+    lists_created: int
+    lists_merged: int
+    tasks_created: int
+
+
+def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = False) -> ImportResult:
+    """Create the document's lists and tasks for `owner` in one transaction (none when `dry_run`). A list whose
+    name `owner` has already is that list: its tasks go into it."""
+    existing = {item.name_key: item for item in TaskList.objects.filter(owner=owner)}
+    new_lists = [item for item in document["lists"] if list_name_key(item["name"]) not in existing]
+    if len(existing) + len(new_lists) > MAX_LISTS:
+        raise serializers.ValidationError({"lists": [f"You would have more than {MAX_LISTS} lists."]})
+    result = ImportResult(len(new_lists), len(document["lists"]) - len(new_lists), len(document["tasks"]))
+    if dry_run:
+        return result
+    with transaction.atomic(savepoint=False):
+        count = len(new_lists) + len(document["tasks"])
+        number = claim_change_seq(owner.pk, count) - count + 1 if count else 0
+        last = max((item.position for item in existing.values()), default=None)
+        lists: dict[int, TaskList] = {}
+        for item in document["lists"]:
+            key = list_name_key(item["name"])
+            if key in existing:
+                lists[item["id"]] = existing[key]
+                continue
+            position = item.get("position") or key_after(last)
+            last = max(last or position, position)
+            created = TaskList(
+                owner=owner,
+                name=item["name"],
+                name_key=key,
+                color=item.get("color") or "",
+                position=position,
+                archived=item.get("archived", False),
+                created_at=item.get("created_at") or timezone.now(),
+                change_seq=number,
+            )
+            created.save()
+            number += 1
+            lists[item["id"]] = created
+        tasks: dict[int, Task] = {}
+        for item in document["tasks"]:  # parents first: the document's order (checked below)
+            parent_ref = item.get("parent_id")
+            created_at: datetime = item.get("created_at") or timezone.now()
+            task = Task(
+                owner=owner,
+                task_list=lists[item["list_id"]] if item.get("list_id") is not None else None,
+                parent=tasks[parent_ref] if parent_ref is not None else None,
+                title=item["title"],
+                description=item.get("description", ""),
+                completed=item.get("completed", False),
+                completed_at=item.get("completed_at") if item.get("completed") else None,
+                priority=item.get("priority", 0),
+                tags=item.get("tags", []),
+                due_at=item.get("due_at"),
+                remind_at=item.get("remind_at"),
+                recurrence=_rule(item.get("recurrence")),
+                position=item.get("position") or time_key(created_at),
+                created_at=created_at,
+                change_seq=number,
+            )
+            task.save()
+            number += 1
+            tasks[item["id"]] = task
+        TaskTag.objects.bulk_create(
+            TaskTag(task=task, owner=owner, key=tag.casefold(), name=tag)
+            for task in tasks.values()
+            for tag in task.tags
+        )
+    return result
+
+
+def _rule(rule: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored rule, as the API stores one (anchor included, with the offset it was written in)."""
+    return None if rule is None else Rule(**rule).to_json()
