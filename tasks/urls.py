@@ -3,6 +3,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from tasks.batch import BatchView
 from tasks.list_views import TaskListViewSet, UserTaskListViewSet
 from tasks.transfer_views import ExportView, ImportView
 from tasks.views import SyncView, TagListView, TaskViewSet, UserSyncView, UserTaskViewSet
@@ -26,6 +27,7 @@ urlpatterns = [
     re_path(r"^tags/?$", TagListView.as_view(), name="tags"),
     re_path(r"^sync/?$", SyncView.as_view(), name="sync"),
     re_path(r"^export/?$", ExportView.as_view(), name="export"),
+    re_path(r"^batch/?$", BatchView.as_view(), name="batch"),
     re_path(r"^import/?$", ImportView.as_view(), name="import"),
     re_path(r"^(?P<user_id>[^/]+)/sync/?$", UserSyncView.as_view(), name="user-sync"),
     *router.urls,

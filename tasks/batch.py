@@ -1,0 +1,189 @@
+"""POST /api/batch: up to 100 writes on tasks and lists in one transaction, all or nothing.
+
+Each operation runs through the very view its own endpoint uses (the same validation, the same services, the
+same answers), as the caller, inside the batch's transaction; the first that fails ends the batch, which is then
+rolled back whole. A `temp_id` names what an operation creates, so later operations of the batch can refer to it
+(as `id`, `list_id`, `parent_id`, `after` or `before`), as Todoist's sync API lets offline clients do."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from django.core.handlers.wsgi import WSGIRequest
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from evotodo.api import StrictQueryParamsMixin
+from tasks.idempotency import idempotent
+from tasks.list_views import TaskListViewSet
+from tasks.serializers import StrictFieldsMixin
+from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, TaskViewSet
+
+MAX_OPERATIONS = 100
+TEMP_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+REFERENCES = ("list_id", "parent_id", "after", "before")
+
+# (type, op) -> the method, the path after /api/, and the viewset action that serves it.
+ROUTES: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("task", "create"): ("POST", "tasks", "create"),
+    ("task", "update"): ("PATCH", "tasks/{id}", "partial_update"),
+    ("task", "complete"): ("PATCH", "tasks/{id}/complete", "complete"),
+    ("task", "move"): ("POST", "tasks/{id}/move", "move"),
+    ("task", "delete"): ("DELETE", "tasks/{id}", "destroy"),
+    ("list", "create"): ("POST", "lists", "create"),
+    ("list", "update"): ("PATCH", "lists/{id}", "partial_update"),
+    ("list", "move"): ("POST", "lists/{id}/move", "move"),
+    ("list", "delete"): ("DELETE", "lists/{id}", "destroy"),
+}
+VIEWSETS = {"task": TaskViewSet, "list": TaskListViewSet}
+
+
+class BatchFailed(APIException):
+    """The batch stopped at an operation: its answer, and where it was."""
+
+    def __init__(self, index: int, answer: Response) -> None:
+        body = answer.data if isinstance(answer.data, dict) else {"detail": str(answer.data)}
+        super().__init__(detail=f"operations[{index}]: {body.get('detail', 'failed')}", code=body.get("code"))
+        self.status_code = answer.status_code
+        self.index, self.body = index, body
+
+
+class Operation(StrictFieldsMixin, serializers.Serializer):
+    op = serializers.ChoiceField(choices=["create", "update", "complete", "move", "delete"])
+    type = serializers.ChoiceField(choices=["task", "list"])
+    id = serializers.JSONField(required=False, help_text="The item's id, or the temp_id of an earlier create.")
+    temp_id = serializers.RegexField(TEMP_ID, required=False, help_text="Names what a create makes, for later.")
+    if_match = serializers.CharField(required=False, max_length=200, help_text="As the If-Match header.")
+    tasks = serializers.ChoiceField(choices=["move_to_inbox", "delete"], required=False, help_text="List deletes.")
+    data = serializers.DictField(required=False, help_text="The body the single endpoint takes.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs["type"], attrs["op"]) not in ROUTES:
+            raise serializers.ValidationError({"op": [f"A {attrs['type']} cannot be {attrs['op']}d."]})
+        if attrs["op"] == "create" and "id" in attrs:
+            raise serializers.ValidationError({"id": ["A create has no id: give it a temp_id."]})
+        if attrs["op"] != "create" and "id" not in attrs:
+            raise serializers.ValidationError({"id": ["Which one: give its id."]})
+        if attrs["op"] != "create" and "temp_id" in attrs:
+            raise serializers.ValidationError({"temp_id": ["Only a create names what it makes."]})
+        if "tasks" in attrs and (attrs["type"], attrs["op"]) != ("list", "delete"):
+            raise serializers.ValidationError({"tasks": ["Only a list's delete takes it."]})
+        return attrs
+
+
+class BatchSerializer(StrictFieldsMixin, serializers.Serializer):
+    operations = Operation(many=True, allow_empty=False, max_length=MAX_OPERATIONS)
+
+    def validate_operations(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        named = [op["temp_id"] for op in value if "temp_id" in op]
+        if len(set(named)) != len(named):
+            raise serializers.ValidationError("A temp_id names one create.")
+        return value
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = serializers.ListField(
+        child=serializers.DictField(), help_text="Per operation: `{index, status, temp_id?, body}`."
+    )
+
+
+class BatchView(StrictQueryParamsMixin, generics.GenericAPIView):
+    """Several writes in one transaction: all of them, or none. What an offline client sends when it comes back
+    online; with an `Idempotency-Key`, a batch resent after a network cut does nothing twice."""
+
+    serializer_class = BatchSerializer
+    pagination_class = None
+
+    @extend_schema(
+        request=BatchSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: BatchResultSerializer,
+            400: OpenApiResponse(description="An operation failed: `index` says which; nothing was written."),
+            422: KEY_REUSED,
+        },
+        operation_id="batch",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        batch = BatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+
+        def run() -> Response:
+            ids: dict[str, int] = {}
+            results = []
+            for index, operation in enumerate(batch.validated_data["operations"]):
+                answer = self._dispatch(request, operation, ids, index)
+                result: dict[str, Any] = {"index": index, "status": answer.status_code, "body": answer.data}
+                if "temp_id" in operation:
+                    ids[operation["temp_id"]] = answer.data["id"]
+                    result["temp_id"] = operation["temp_id"]
+                results.append(result)
+            return Response({"results": results})
+
+        try:
+            return idempotent(request, "batch", run)
+        except BatchFailed as e:  # rolled back whole: the response is not a success (AtomicWritesMiddleware)
+            body = {"detail": str(e.detail), "code": e.body.get("code", "invalid"), "index": e.index}
+            if "errors" in e.body:
+                body["errors"] = e.body["errors"]
+            return Response(body, status=e.status_code)
+
+    def _dispatch(self, request: Request, operation: dict[str, Any], ids: dict[str, int], index: int) -> Response:
+        """Run one operation through its endpoint's view, as the caller, inside the batch's transaction."""
+
+        def resolve(value: Any, where: str) -> Any:
+            if isinstance(value, str) and value in ids:
+                return ids[value]
+            if isinstance(value, str):
+                raise BatchFailed(index, _refused(where, f"{value!r} is no temp_id of an earlier create."))
+            return value
+
+        kind, op = operation["type"], operation["op"]
+        method, path, action = ROUTES[(kind, op)]
+        if "id" in operation:
+            pk = resolve(operation["id"], "id")
+            if type(pk) is not int or not 1 <= pk < 2**63:
+                raise BatchFailed(index, _refused("id", "Must be an id or a temp_id."))
+            path = path.format(id=pk)
+        data = dict(operation.get("data") or {})
+        for name in REFERENCES:
+            if name in data:
+                data[name] = resolve(data[name], f"data.{name}")
+        query = f"tasks={operation['tasks']}" if "tasks" in operation else ""
+        inner = _request(request, method, f"/api/{path}", data, query, operation.get("if_match"))
+        view = VIEWSETS[kind].as_view({method.lower(): action}, throttle_classes=())
+        kwargs = {"pk": path.split("/")[1]} if "id" in operation else {}
+        answer = view(inner, **kwargs)
+        if not status.is_success(answer.status_code):
+            raise BatchFailed(index, answer)
+        return answer
+
+
+def _refused(field: str, message: str) -> Response:
+    return Response({"detail": f"{field}: {message}", "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _request(outer: Request, method: str, path: str, data: dict[str, Any], query: str, if_match: str | None) -> Any:
+    """A request for one operation: the batch's caller, the operation's body and If-Match."""
+    body = json.dumps(data).encode() if method in ("POST", "PATCH") else b""
+    environ = {
+        **{key: value for key, value in outer._request.META.items() if key.startswith(("SERVER_", "REMOTE_", "wsgi."))},
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": query,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": outer._request.get_host(),
+        "wsgi.input": io.BytesIO(body),
+    }
+    if if_match is not None:
+        environ["HTTP_IF_MATCH"] = if_match
+    inner = WSGIRequest(environ)
+    inner._force_auth_user = outer.user  # type: ignore[attr-defined]  # DRF's way to run a view as a known user
+    return inner
