@@ -64,9 +64,11 @@ class JSONField(models.JSONField):
 
 def list_name_key(name: str) -> str:
     """What list names compare by: the digest of the name compatibility-normalised (NFKC) and case-folded, so
-    "Straße" and "STRASSE", or "ﬁle" and "File", are one name. A digest because normalising can make a name
+    "Straße" and "STRASSE", or "ﬁle" and "File", are one name, and so are names that differ only by invisible
+    formatting characters (a zero-width space, a soft hyphen). A digest because normalising can make a name
     many times longer (U+FDFA alone is 18 characters), too long for an index."""
-    return hashlib.sha256(unicodedata.normalize("NFKC", name).casefold().encode()).hexdigest()
+    visible = "".join(char for char in name if unicodedata.category(char) != "Cf")  # zero-width, soft hyphen...
+    return hashlib.sha256(unicodedata.normalize("NFKC", visible).casefold().encode()).hexdigest()
 
 
 class TaskList(models.Model):

@@ -94,7 +94,9 @@ def placed_key(
     if after is not UNSET and after is not None:
         low = sibling("after", after)
         high = after_item(low)
-        if before is not UNSET and (before is None or high is None or high.pk != sibling("before", before).pk):
+        if before is None and high is not None:  # "after X, and last": X must be the last
+            raise NotASibling("before", "after and before must be next to each other.")
+        if before is not UNSET and before is not None and (high is None or high.pk != sibling("before", before).pk):
             raise NotASibling("before", "after and before must be next to each other.")
     elif before is not UNSET and before is not None:
         high = sibling("before", before)

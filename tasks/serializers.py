@@ -24,7 +24,7 @@ from tasks.models import (
     Task,
     TaskList,
 )
-from tasks.recurrence import FREQUENCIES, MAX_INTERVAL, merged_rule
+from tasks.recurrence import FREQUENCIES, MAX_COUNT, MAX_INTERVAL, WEEKDAY, merged_rule, public_rule, rule_problems
 
 PRIORITY_LABELS = dict(Priority.choices)
 MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number cannot name anything, and would overflow the query
@@ -65,7 +65,7 @@ def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
         "tags": list(task.tags),
         "due_at": iso_datetime(task.due_at, zone),
         "remind_at": iso_datetime(task.remind_at, zone),
-        "recurrence": {key: recurrence[key] for key in ("freq", "interval", "until")} if recurrence else None,
+        "recurrence": public_rule(recurrence) if recurrence else None,
         "completed_at": iso_datetime(task.completed_at, zone),
         "list_id": task.task_list_id,
         "parent_id": task.parent_id,
@@ -184,6 +184,28 @@ class RecurrenceSerializer(StrictFieldsMixin, serializers.Serializer):
     freq = serializers.ChoiceField(choices=FREQUENCIES)
     interval = StrictIntegerField(min_value=1, max_value=MAX_INTERVAL, default=1)
     until = StrictDateField(allow_null=True, default=None)
+    byweekday = serializers.ListField(
+        child=serializers.RegexField(WEEKDAY.pattern, error_messages={"invalid": "Like MO, or 2MO or -1FR."}),
+        min_length=1,
+        max_length=7,
+        allow_null=True,
+        default=None,
+        help_text="RFC 5545 BYDAY: weekdays (MO..SU); monthly and yearly rules may number them (2MO: the second "
+        "Monday, -1FR: the last Friday).",
+    )
+    count = StrictIntegerField(
+        min_value=1, max_value=MAX_COUNT, allow_null=True, default=None, help_text="Occurrences in all (or until)."
+    )
+    basis = serializers.ChoiceField(
+        choices=["due", "completion"],
+        default="due",
+        help_text="What the next date counts from: the due date, or the day it was completed (Todoist's every!).",
+    )
+
+    def validate_byweekday(self, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise serializers.ValidationError("Give each weekday once.", code="invalid")
+        return value
 
 
 class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -276,6 +298,10 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"recurrence": {"freq": ["The task has no rule yet: say how often it recurs."]}}, code="required"
             )
+        if given is not None:
+            rule = merged_rule(self.instance if self.partial else None, given)
+            if problems := rule_problems(rule):
+                raise serializers.ValidationError({"recurrence": {k: [v] for k, v in problems.items()}}, code="invalid")
         return attrs
 
     def to_representation(self, instance: Task) -> dict[str, Any]:

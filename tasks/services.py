@@ -16,9 +16,18 @@ from django.utils import timezone
 from authn.models import User
 from evotodo.queries import CompiledQuery
 from tasks.datetimes import in_range
-from tasks.models import MAX_DEPTH, IdempotencyRecord, ListTombstone, SyncState, Task, TaskTag, TaskTombstone
-from tasks.order_keys import UNSET, placed_key, rebalance
-from tasks.recurrence import Rule, merged_rule
+from tasks.models import (
+    MAX_DEPTH,
+    IdempotencyRecord,
+    ListTombstone,
+    SyncState,
+    Task,
+    TaskList,
+    TaskTag,
+    TaskTombstone,
+)
+from tasks.order_keys import UNSET, new_position, placed_key, rebalance
+from tasks.recurrence import Rule, merged_rule, rule_problems
 from tasks.sync import claim_change_seq
 
 # The row a write locks: the task among its owner's, compiled once per process (evotodo/queries.py).
@@ -73,8 +82,10 @@ def descendant_levels(task_ids: list[int]) -> list[list[int]]:
 
 def _place(task: Task, data: dict[str, Any]) -> list[int]:
     """Apply `parent_id` and `task_list_id` from validated data to `task` (locked, or new), keeping the rules:
-    a subtask is in its parent's list, MAX_DEPTH levels at most, no cycles. A subtask moved to another list
-    leaves its parent. Returns the ids of its descendants when their list must follow (else [])."""
+    a list or parent among the owner's only, a subtask in its parent's list, MAX_DEPTH levels at most, no
+    cycles. A subtask moved to another list leaves its parent; a task put in a new place by an update goes last
+    there. Returns the ids of its descendants when their list must follow (else [])."""
+    before = (task.task_list_id, task.parent_id)
     if "parent_id" in data and data["parent_id"] is not None:
         parent_id = data["parent_id"]
         parent = Task.objects.filter(owner_id=task.owner_id, pk=parent_id).values("task_list_id").first()
@@ -94,10 +105,19 @@ def _place(task: Task, data: dict[str, Any]) -> list[int]:
         if "parent_id" in data:
             task.parent_id = None
         new_list = data.get("task_list_id", task.task_list_id)
+        # Only among the owner's lists, whatever the endpoint: another user's list is no list at all.
+        if (
+            new_list is not None
+            and new_list != task.task_list_id
+            and not TaskList.objects.filter(owner_id=task.owner_id, pk=new_list).exists()
+        ):
+            raise SubtaskRejected("list_id", "does_not_exist", "No such list.")
         if task.parent_id is not None and new_list != task.task_list_id:
             task.parent_id = None  # moved to another list on its own: it leaves its parent
     moved = new_list != task.task_list_id
     task.task_list_id = new_list
+    if task.pk is not None and (task.task_list_id, task.parent_id) != before:
+        task.position = new_position()  # last in its new place (a move then sets the key it asked for)
     if not moved or task.pk is None:
         return []
     return [pk for level in descendant_levels([task.pk]) for pk in level]
@@ -194,12 +214,17 @@ def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | Non
         anchor = datetime.fromisoformat(task.recurrence["anchor"])
     else:
         anchor = task.due_at  # type: ignore[union-attr]
+    if rule_problems(rule):
+        raise TaskConflict("a partial rule that no longer fits the stored one")
     until = rule["until"]
     return Rule(
         freq=rule["freq"],
         interval=rule["interval"],
         until=date.fromisoformat(until) if isinstance(until, str) else until,
         anchor=anchor,
+        byweekday=tuple(rule["byweekday"]) if rule["byweekday"] else None,
+        count=rule["count"],
+        basis=rule["basis"],
     ).to_json()
 
 
@@ -271,15 +296,20 @@ def _set_completed(task: Task, completed: bool) -> None:
 
 def _next_occurrence(task: Task) -> Task | None:
     rule = Rule.from_json(task.recurrence)  # type: ignore[arg-type]
-    due_at = rule.next_after(task.due_at)  # type: ignore[arg-type]
+    recurrence = task.recurrence
+    if rule.basis == "completion":  # counted from the day it was done: the series starts again from there
+        due_at, rebased = rule.next_after_completion(task.completed_at or timezone.now())
+        recurrence = rebased.to_json()
+    else:
+        due_at = rule.next_after(task.due_at)  # type: ignore[arg-type]
     if due_at is None:
         return None
-    remind_at = due_at - (task.due_at - task.remind_at) if task.remind_at and task.due_at else None
+    remind_at = _shifted(task.remind_at, due_at - task.due_at) if task.remind_at and task.due_at else None
     following = Task(
         **{field: getattr(task, field) for field in COPIED_TO_NEXT_OCCURRENCE},
         due_at=due_at,
         remind_at=remind_at,
-        recurrence=task.recurrence,
+        recurrence=recurrence,
         change_seq=claim_change_seq(task.owner_id),
     )
     following.save()

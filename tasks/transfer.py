@@ -16,6 +16,7 @@ from fractional_indexing import FIError, validate_order_key
 from rest_framework import serializers
 
 from authn.models import User
+from tasks.list_services import TooManyLists
 from tasks.models import (
     DESCRIPTION_MAX_LENGTH,
     LIST_NAME_MAX_LENGTH,
@@ -30,7 +31,7 @@ from tasks.models import (
     list_name_key,
 )
 from tasks.order_keys import ORDER_KEY_MAX_LENGTH, key_after, time_key
-from tasks.recurrence import FREQUENCIES, MAX_INTERVAL, Rule
+from tasks.recurrence import MAX_INTERVAL, Rule, public_rule, rule_problems
 from tasks.serializers import (
     COLOR,
     MAX_ID,
@@ -38,6 +39,7 @@ from tasks.serializers import (
     AwareDateTimeField,
     ColorField,
     PriorityField,
+    RecurrenceSerializer,
     StrictBooleanField,
     StrictCharField,
     StrictDateField,
@@ -95,7 +97,9 @@ def export_document(owner: User) -> dict[str, Any]:
                 "tags": list(task.tags),
                 "due_at": iso_datetime(task.due_at, zone),
                 "remind_at": iso_datetime(task.remind_at, zone),
-                "recurrence": task.recurrence,
+                "recurrence": {**public_rule(task.recurrence), "anchor": task.recurrence["anchor"]}
+                if task.recurrence
+                else None,
                 "position": task.position,
                 "created_at": iso_datetime(task.created_at, zone),
             }
@@ -114,11 +118,17 @@ class OrderKeyInput(serializers.CharField):
         return value
 
 
-class ImportedRule(StrictFieldsMixin, serializers.Serializer):
-    freq = serializers.ChoiceField(choices=FREQUENCIES)
+class ImportedRule(RecurrenceSerializer):
+    """A rule as exported: the API's members, all of them, and the series' anchor."""
+
     interval = StrictIntegerField(min_value=1, max_value=MAX_INTERVAL)
     until = StrictDateField(allow_null=True)
     anchor = AwareDateTimeField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if problems := rule_problems(attrs):
+            raise serializers.ValidationError(problems)
+        return attrs
 
 
 class ImportedList(StrictFieldsMixin, serializers.Serializer):
@@ -163,7 +173,7 @@ class ImportedTask(StrictFieldsMixin, serializers.Serializer):
 
 class ImportDocument(StrictFieldsMixin, serializers.Serializer):
     format = serializers.ChoiceField(choices=[FORMAT])
-    version = serializers.ChoiceField(choices=[VERSION])
+    version = StrictIntegerField(min_value=VERSION, max_value=VERSION)
     exported_at = AwareDateTimeField(required=False)
     lists = ImportedList(many=True, max_length=MAX_LISTS)
     tasks = ImportedTask(many=True, max_length=MAX_IMPORTED_TASKS)
@@ -217,17 +227,19 @@ class ImportResult:
 
 def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = False) -> ImportResult:
     """Create the document's lists and tasks for `owner` in one transaction (none when `dry_run`). A list whose
-    name `owner` has already is that list: its tasks go into it."""
-    existing = {item.name_key: item for item in TaskList.objects.filter(owner=owner)}
-    new_lists = [item for item in document["lists"] if list_name_key(item["name"]) not in existing]
-    if len(existing) + len(new_lists) > MAX_LISTS:
-        raise serializers.ValidationError({"lists": [f"You would have more than {MAX_LISTS} lists."]})
-    result = ImportResult(len(new_lists), len(document["lists"]) - len(new_lists), len(document["tasks"]))
-    if dry_run:
-        return result
+    name `owner` has already is that list: its tasks go into it. Like every write, it takes the user's change
+    counter first, so what it reads of the user's lists stays true until it commits (TooManyLists past the cap)."""
     with transaction.atomic(savepoint=False):
+        first = 0 if dry_run else claim_change_seq(owner.pk)  # a dry run changes nothing, not even the counter
+        existing = {item.name_key: item for item in TaskList.objects.filter(owner=owner)}
+        new_lists = [item for item in document["lists"] if list_name_key(item["name"]) not in existing]
+        if len(existing) + len(new_lists) > MAX_LISTS:
+            raise TooManyLists()
+        result = ImportResult(len(new_lists), len(document["lists"]) - len(new_lists), len(document["tasks"]))
+        if dry_run:
+            return result
         count = len(new_lists) + len(document["tasks"])
-        number = claim_change_seq(owner.pk, count) - count + 1 if count else 0
+        number = claim_change_seq(owner.pk, count) - count + 1 if count else first
         last = max((item.position for item in existing.values()), default=None)
         lists: dict[int, TaskList] = {}
         for item in document["lists"]:
@@ -261,7 +273,7 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
                 title=item["title"],
                 description=item.get("description", ""),
                 completed=item.get("completed", False),
-                completed_at=item.get("completed_at") if item.get("completed") else None,
+                completed_at=(item.get("completed_at") or created_at) if item.get("completed") else None,
                 priority=item.get("priority", 0),
                 tags=item.get("tags", []),
                 due_at=item.get("due_at"),
@@ -284,4 +296,6 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
 
 def _rule(rule: dict[str, Any] | None) -> dict[str, Any] | None:
     """The stored rule, as the API stores one (anchor included, with the offset it was written in)."""
-    return None if rule is None else Rule(**rule).to_json()
+    if rule is None:
+        return None
+    return Rule(**{**rule, "byweekday": tuple(rule["byweekday"]) if rule["byweekday"] else None}).to_json()

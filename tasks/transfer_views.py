@@ -12,7 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from evotodo.api import StrictQueryParamsMixin
+from tasks.idempotency import idempotent
+from tasks.list_services import TooManyLists
+from tasks.list_views import TooManyListsError
 from tasks.transfer import ImportDocument, export_document, import_document
+from tasks.views import IDEMPOTENCY_KEY
 
 
 class ExportView(StrictQueryParamsMixin, generics.GenericAPIView):
@@ -41,7 +45,10 @@ class ImportView(StrictQueryParamsMixin, generics.GenericAPIView):
 
     @extend_schema(
         request=ImportDocument,
-        parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="Check and count; write nothing.")],
+        parameters=[
+            OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="Check and count; write nothing."),
+            IDEMPOTENCY_KEY,
+        ],
         responses={
             201: OpenApiResponse(description="`{lists_created, lists_merged, tasks_created, dry_run}`"),
             200: OpenApiResponse(description="The same counts, for a dry run."),
@@ -54,11 +61,20 @@ class ImportView(StrictQueryParamsMixin, generics.GenericAPIView):
             raise ValidationError({"dry_run": [ErrorDetail("Must be true or false.", code="invalid")]})
         document = ImportDocument(data=request.data)
         document.is_valid(raise_exception=True)
-        result = import_document(owner=request.user, document=document.validated_data, dry_run=dry_run == "true")
-        body = {
-            "lists_created": result.lists_created,
-            "lists_merged": result.lists_merged,
-            "tasks_created": result.tasks_created,
-            "dry_run": dry_run == "true",
-        }
-        return Response(body, status=status.HTTP_200_OK if dry_run == "true" else status.HTTP_201_CREATED)
+
+        def run() -> Response:
+            try:
+                result = import_document(
+                    owner=request.user, document=document.validated_data, dry_run=dry_run == "true"
+                )
+            except TooManyLists:
+                raise TooManyListsError() from None
+            body = {
+                "lists_created": result.lists_created,
+                "lists_merged": result.lists_merged,
+                "tasks_created": result.tasks_created,
+                "dry_run": dry_run == "true",
+            }
+            return Response(body, status=status.HTTP_200_OK if dry_run == "true" else status.HTTP_201_CREATED)
+
+        return idempotent(request, f"import:{dry_run}", run)

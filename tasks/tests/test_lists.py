@@ -455,3 +455,12 @@ def test_a_name_that_composing_lengthens_past_the_limit_is_refused(alice: User, 
     response = alice_client.post("/api/lists", {"name": "\u0958" * 100}, format="json")
     assert set(errors(response)) == {"name"}
     assert create_list(alice_client, name="\ufdfa" * 100)["name"] == "\ufdfa" * 100  # NFKC makes it 1 800 long
+
+
+@pytest.mark.parametrize("variant", ["Work\u200b", "W\u00adork", "\ufeffWork", "Wo\u200drk"])
+def test_names_that_differ_only_by_invisible_characters_are_one_name(
+    alice: User, alice_client: APIClient, variant: str
+) -> None:
+    create_list(alice_client, name="Work")
+    response = alice_client.post("/api/lists", {"name": variant}, format="json")
+    assert errors(response) == {"name": ["You have a list with this name already."]}

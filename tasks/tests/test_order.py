@@ -202,3 +202,36 @@ def test_concurrent_moves_to_one_spot_never_share_a_position(alice: User, client
     positions = list(Task.objects.filter(owner=alice).values_list("position", flat=True))
     assert len(set(positions)) == len(positions) == 7
     assert Task.objects.filter(owner=alice).order_by("position", "id").first().pk == anchor["id"]
+
+
+def test_a_move_into_another_users_list_is_the_same_400_as_into_none(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    theirs = bob_client.post("/api/lists", {"name": "Bob's"}, format="json").json()
+    etag = bob_client.get(f"/api/lists/{theirs['id']}")["ETag"]
+    task = create(alice_client)
+    into_theirs = move(alice_client, task, list_id=theirs["id"])
+    into_nothing = move(alice_client, task, list_id=theirs["id"] + 1000)
+    assert into_theirs.status_code == into_nothing.status_code == 400
+    assert into_theirs.json() == into_nothing.json()
+    assert not Task.objects.filter(task_list_id=theirs["id"]).exists()
+    assert bob_client.get(f"/api/lists/{theirs['id']}")["ETag"] == etag
+    assert bob_client.delete(f"/api/lists/{theirs['id']}").status_code == 204
+
+
+def test_an_update_that_changes_a_tasks_list_or_parent_puts_it_last_there(alice: User, alice_client: APIClient) -> None:
+    work = alice_client.post("/api/lists", {"name": "Work"}, format="json").json()
+    there = make(alice_client, "x", "y", list_id=work["id"])
+    task = create(alice_client, title="moved by a patch")
+    alice_client.patch(f"/api/tasks/{task['id']}", {"list_id": work["id"]}, format="json")
+    assert titles(alice_client, f"&list={work['id']}") == ["x", "y", "moved by a patch"]
+    alice_client.patch(f"/api/tasks/{task['id']}", {"parent_id": there["x"]["id"]}, format="json")
+    alice_client.post("/api/tasks", {"title": "sub", "parent_id": there["x"]["id"]}, format="json")
+    assert titles(alice_client, f"&parent={there['x']['id']}") == ["moved by a patch", "sub"]
+
+
+def test_after_the_last_and_before_nothing_is_last(alice: User, alice_client: APIClient) -> None:
+    tasks = make(alice_client, "a", "b", "c")
+    assert move(alice_client, tasks["a"], after=tasks["c"]["id"], before=None).status_code == 200
+    assert titles(alice_client) == ["b", "c", "a"]
+    assert move(alice_client, tasks["a"], after=tasks["b"]["id"], before=None).status_code == 400

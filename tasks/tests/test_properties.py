@@ -146,7 +146,14 @@ def expected_rule(rule: dict[str, Any]) -> dict[str, Any]:
     interval = rule.get("interval")
     if type(interval) is not int:
         pytest.fail(f"recurrence.interval={interval!r} was accepted, but it is not an integer")
-    return {"freq": rule["freq"], "interval": interval, "until": expected_until(rule.get("until"))}
+    return {
+        "freq": rule["freq"],
+        "interval": interval,
+        "until": expected_until(rule.get("until")),
+        "byweekday": None,
+        "count": None,
+        "basis": "due",
+    }
 
 
 def expected_recurrences(value: Any, before: dict[str, Any] | None) -> list[dict[str, Any] | None]:
@@ -220,7 +227,9 @@ def assert_obeys_the_field_rules(task: Any, owner: User) -> None:
         assert remind <= due, f"remind_at {task['remind_at']} is after due_at {task['due_at']}"
     rule = task["recurrence"]
     if rule is not None:
-        assert set(rule) == {"freq", "interval", "until"}, f"recurrence {rule!r}"
+        assert set(rule) == {"freq", "interval", "until", "byweekday", "count", "basis"}, f"recurrence {rule!r}"
+        assert rule["until"] is None or rule["count"] is None, f"recurrence {rule!r}"
+        assert rule["basis"] in ("due", "completion"), f"recurrence {rule!r}"
         assert rule["freq"] in s.FREQUENCIES, f"recurrence {rule!r}"
         assert type(rule["interval"]) is int, f"recurrence {rule!r}"
         assert 1 <= rule["interval"] <= 365, f"recurrence {rule!r}"

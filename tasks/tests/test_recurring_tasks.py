@@ -50,7 +50,14 @@ def test_completing_returns_the_task_and_the_next_occurrence(monthly: Task, alic
     assert following["completed"] is False
     assert local(following["due_at"]).isoformat() == "2027-02-28T23:00:00-05:00"
     assert local(following["remind_at"]).isoformat() == "2027-02-28T20:00:00-05:00"
-    assert following["recurrence"] == {"freq": "monthly", "interval": 1, "until": None}
+    assert following["recurrence"] == {
+        "freq": "monthly",
+        "interval": 1,
+        "until": None,
+        "byweekday": None,
+        "count": None,
+        "basis": "due",
+    }
     stored = Task.objects.get(pk=following["id"])
     assert (stored.owner_id, stored.priority, stored.tags) == (monthly.owner_id, Priority.HIGH, ["Home", "money"])
     assert stored.tag_keys.count() == 2
@@ -130,7 +137,14 @@ def test_patching_a_bare_freq_onto_a_one_off_task_makes_it_recur_with_the_defaul
 ) -> None:
     response = alice_client.patch(f"/api/tasks/{one_off.pk}", {"recurrence": {"freq": "weekly"}}, format="json")
     assert response.status_code == 200, response.json()
-    assert response.json()["recurrence"] == {"freq": "weekly", "interval": 1, "until": None}
+    assert response.json()["recurrence"] == {
+        "freq": "weekly",
+        "interval": 1,
+        "until": None,
+        "byweekday": None,
+        "count": None,
+        "basis": "due",
+    }
     stored = Task.objects.get(pk=one_off.pk).recurrence
     assert (stored["freq"], stored["interval"], stored["until"]) == ("weekly", 1, None)
 
@@ -138,10 +152,19 @@ def test_patching_a_bare_freq_onto_a_one_off_task_makes_it_recur_with_the_defaul
 @pytest.mark.parametrize(
     ("patch", "expected"),
     [
-        ({"interval": 3}, {"freq": "monthly", "interval": 3, "until": None}),
-        ({"until": "2027-12-31"}, {"freq": "monthly", "interval": 1, "until": "2027-12-31"}),
-        ({"freq": "yearly"}, {"freq": "yearly", "interval": 1, "until": None}),
-        ({}, {"freq": "monthly", "interval": 1, "until": None}),
+        (
+            {"interval": 3},
+            {"freq": "monthly", "interval": 3, "until": None, "byweekday": None, "count": None, "basis": "due"},
+        ),
+        (
+            {"until": "2027-12-31"},
+            {"freq": "monthly", "interval": 1, "until": "2027-12-31", "byweekday": None, "count": None, "basis": "due"},
+        ),
+        (
+            {"freq": "yearly"},
+            {"freq": "yearly", "interval": 1, "until": None, "byweekday": None, "count": None, "basis": "due"},
+        ),
+        ({}, {"freq": "monthly", "interval": 1, "until": None, "byweekday": None, "count": None, "basis": "due"}),
     ],
 )
 def test_each_member_of_the_rule_can_be_patched_on_its_own_and_the_rest_is_kept(
@@ -168,7 +191,14 @@ def test_a_put_replaces_the_rule_and_fills_in_its_defaults(monthly: Task, alice_
     response = alice_client.put(
         f"/api/tasks/{monthly.pk}", {"title": "Pay rent", "recurrence": {"freq": "monthly"}}, format="json"
     )
-    assert response.json()["recurrence"] == {"freq": "monthly", "interval": 1, "until": None}
+    assert response.json()["recurrence"] == {
+        "freq": "monthly",
+        "interval": 1,
+        "until": None,
+        "byweekday": None,
+        "count": None,
+        "basis": "due",
+    }
 
 
 def test_patching_null_stops_the_series(monthly: Task, alice_client: APIClient) -> None:

@@ -46,7 +46,14 @@ def test_every_field_is_stored_and_returned(alice: User, alice_client: APIClient
     assert body["priority"] == "high"
     assert body["tags"] == ["Work", "q3"]
     assert datetime.fromisoformat(body["due_at"]) == datetime.fromisoformat("2027-03-10T17:00:00+01:00")
-    assert body["recurrence"] == {"freq": "weekly", "interval": 2, "until": "2027-06-30"}
+    assert body["recurrence"] == {
+        "freq": "weekly",
+        "interval": 2,
+        "until": "2027-06-30",
+        "byweekday": None,
+        "count": None,
+        "basis": "due",
+    }
     task = Task.objects.get()
     assert task.priority == Priority.HIGH
     assert task.recurrence["anchor"] == "2027-03-10T17:00:00+01:00"

@@ -148,3 +148,56 @@ def test_export_and_import_take_no_unknown_parameters(alice: User, alice_client:
     assert alice_client.get("/api/export?format=csv").status_code == 400
     assert alice_client.post("/api/import?dry_run=yes", {}, format="json").status_code == 400
     assert alice_client.get("/api/export").json()["tasks"] == []
+
+
+def test_an_import_retried_with_its_idempotency_key_imports_once(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    populate(alice_client)
+    document = alice_client.get("/api/export").json()
+    first = bob_client.post("/api/import", document, format="json", HTTP_IDEMPOTENCY_KEY="import-1")
+    again = bob_client.post("/api/import", document, format="json", HTTP_IDEMPOTENCY_KEY="import-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert Task.objects.filter(owner=bob).count() == 6
+
+
+def test_an_import_past_the_list_cap_is_a_409_and_a_completed_task_gets_a_completion_date(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    populate(alice_client)
+    document = alice_client.get("/api/export").json()
+    monkeypatch.setattr("tasks.transfer.MAX_LISTS", 1)
+    capped = bob_client.post("/api/import", document, format="json")
+    assert (capped.status_code, capped.json()["code"]) == (409, "too_many_lists")
+    assert not Task.objects.filter(owner=bob).exists()
+    monkeypatch.undo()
+    done = next(task for task in document["tasks"] if task["completed"])
+    done["completed_at"] = None
+    document["version"] = "1"
+    assert bob_client.post("/api/import", document, format="json").status_code == 400  # a version is a number
+    document["version"] = 1
+    assert bob_client.post("/api/import", document, format="json").status_code == 201
+    assert not Task.objects.filter(owner=bob, completed=True, completed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_of_one_list_name_never_fail_or_duplicate_it(
+    alice: User, bob: User, client_for: Any
+) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's concurrent transactions; SQLite serialises writers on one file")
+    from conftest import run_concurrently
+
+    document = {
+        "format": "evotodo",
+        "version": 1,
+        "lists": [{"id": 1, "name": "Shared name"}],
+        "tasks": [{"id": 1, "list_id": 1, "title": "t"}],
+    }
+    statuses = run_concurrently(lambda: client_for(bob).post("/api/import", document, format="json").status_code, 5)
+    assert statuses == [201] * 5
+    assert TaskList.objects.filter(owner=bob).count() == 1
+    assert Task.objects.filter(owner=bob).count() == 5
