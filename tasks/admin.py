@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from tasks.list_services import TASKS_MOVE_TO_INBOX, list_delete, with_counts
 from tasks.models import Task, TaskList
@@ -32,6 +32,8 @@ class TaskAdmin(admin.ModelAdmin):
     readonly_fields = [
         "owner_better_auth_id",
         "task_list",
+        "parent",
+        "subtask_links",
         "tags",
         "recurrence",
         "completed_at",
@@ -43,6 +45,8 @@ class TaskAdmin(admin.ModelAdmin):
         "owner",
         "owner_better_auth_id",
         "task_list",
+        "parent",
+        "subtask_links",
         "title",
         "description",
         "completed",
@@ -78,6 +82,20 @@ class TaskAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         for task in queryset.order_by("owner_id", "id"):
             task_delete(task=task)
+
+    @admin.display(description="subtasks")
+    def subtask_links(self, task: Task) -> str:
+        """Its subtasks, in their order, each linked to its own page (where it is edited)."""
+        children = task.subtasks.order_by("position", "id") if task.pk else []
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>{}</li>',
+            (
+                (reverse("admin:tasks_task_change", args=[child.pk]), child.title, " (done)" if child.completed else "")
+                for child in children
+            ),
+        )
+        return format_html("<ul>{}</ul>", items) if items else "-"
 
     @admin.display(description="tags")
     def tag_list(self, task: Task) -> str:

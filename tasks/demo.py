@@ -48,6 +48,7 @@ TASKS = [
     ("File the expense report", "Receipts from the conference trip.", "Work", ["admin", "email"], None),
     ("Learn three new Spanish verbs", "", None, ["learning"], ("daily", 1)),
 ]
+SUBTASK_EVERY = 5
 # Each demo user's lists, in this order and colour.
 LISTS = [("Work", "#2563eb"), ("Personal", "#16a34a"), ("Shopping", "#f59e0b")]
 
@@ -190,19 +191,25 @@ def seed_demo(
         lists.update({pk: named for pk, named in have.items() if pk not in lists})
         created = 0
         batch: list[Task] = []
+        subtasks: list[tuple[Task, Task]] = []  # (subtask, its parent): inserted once the parents have ids
         for done, user in enumerate(demo_users, start=1):
-            number = wanted[user.better_auth_id]
-            new = [
-                demo_task(user, n, number, now, lists[user.pk]) for n in range(counts.get(user.pk, 0), tasks_per_user)
-            ]
+            number, start = wanted[user.better_auth_id], counts.get(user.pk, 0)
+            new = {n: demo_task(user, n, number, now, lists[user.pk]) for n in range(start, tasks_per_user)}
             skip = len(missing_lists(have[user.pk]))
-            for offset, task in enumerate(new):
+            for offset, task in enumerate(new.values()):
                 task.change_seq = first[user.pk] + skip + offset
-            batch += new
+            for n, task in new.items():
+                if n % SUBTASK_EVERY == SUBTASK_EVERY - 1 and n - 1 in new and new[n - 1].recurrence is None:
+                    subtasks.append((task, new[n - 1]))  # every fifth task is a step of the one before it
+                else:
+                    batch.append(task)
             if len(batch) >= BATCH_SIZE:
                 created += _insert(batch)
                 batch = []
             if progress:
                 progress(done, len(demo_users))
         created += _insert(batch)
+        for task, parent in subtasks:
+            task.parent, task.task_list_id, task.recurrence = parent, parent.task_list_id, None
+        created += _insert([task for task, _ in subtasks])
     return SeedResult(users=demo_users, users_created=len(missing), tasks_created=created, users_deleted=deleted)

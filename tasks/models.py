@@ -18,7 +18,7 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from tasks.datetimes import EARLIEST, LATEST, due_sort_key
-from tasks.order_keys import OrderKeyField, new_position
+from tasks.order_keys import EARLIEST_KEY, OrderKeyField, new_position
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
@@ -154,7 +154,9 @@ class Task(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="subtasks")
     # Where the task sorts among its siblings (same list, same parent) under sort=position: made later, later;
     # moved (POST .../move), between its new neighbours (tasks.order_keys).
-    position = OrderKeyField(default=new_position)
+    # db_default: a row inserted by code that predates positions (an old node during a rolling deploy) sorts
+    # first, with a key moves can work with.
+    position = OrderKeyField(default=new_position, db_default=EARLIEST_KEY)
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
     completed = models.BooleanField(default=False)

@@ -18,6 +18,7 @@ ORDER_KEY_MAX_LENGTH = 255
 # moves) has the siblings' keys rewritten evenly, in the same transaction.
 REBALANCE_LENGTH = 48
 EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+EARLIEST_KEY = "j0000000000"  # time_key(EPOCH)
 
 
 def key_after(last: str | None) -> str:

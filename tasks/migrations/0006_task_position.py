@@ -30,7 +30,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="task",
             name="position",
-            field=tasks.order_keys.OrderKeyField(default=tasks.order_keys.new_position, max_length=255),
+            field=tasks.order_keys.OrderKeyField(
+                db_default="j0000000000", default=tasks.order_keys.new_position, max_length=255
+            ),
         ),
         migrations.AddIndex(
             model_name="task",

@@ -199,3 +199,13 @@ def test_deleting_a_list_in_the_admin_moves_its_tasks_to_the_inbox(staff_client:
     assert not TaskList.objects.exists()
     assert Task.objects.get(pk=task.pk).task_list_id is None
     assert ListTombstone.objects.filter(list_id=work.pk).exists()
+
+
+def test_a_tasks_page_shows_its_subtasks_inline(staff_client: Client, alice: User) -> None:
+    parent = TaskFactory(owner=alice, title="parent")
+    TaskFactory(owner=alice, title="first step", parent=parent)
+    page = staff_client.get(f"/admin/tasks/task/{parent.pk}/change/")
+    assert page.status_code == 200
+    assert "first step" in page.content.decode()
+    child = TaskFactory(owner=alice, title="alone", parent=parent)
+    assert staff_client.get(f"/admin/tasks/task/{child.pk}/change/").status_code == 200

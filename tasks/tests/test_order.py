@@ -235,3 +235,25 @@ def test_after_the_last_and_before_nothing_is_last(alice: User, alice_client: AP
     assert move(alice_client, tasks["a"], after=tasks["c"]["id"], before=None).status_code == 200
     assert titles(alice_client) == ["b", "c", "a"]
     assert move(alice_client, tasks["a"], after=tasks["b"]["id"], before=None).status_code == 400
+
+
+def test_a_task_inserted_by_code_that_predates_positions_sorts_first_and_can_be_moved(
+    alice: User, alice_client: APIClient
+) -> None:
+    """An old node during a rolling deploy inserts without the column: the database's default key."""
+    from django.utils import timezone
+
+    newer = make(alice_client, "newer")["newer"]
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tasks_task (owner_id, title, description, completed, priority, tags, version, change_seq,"
+            " created_at, updated_at) VALUES (%s, %s, '', %s, 0, '[]', 1, 0, %s, %s)",
+            [alice.pk, "from an old node", False, now, now],
+        )
+    old = Task.objects.get(title="from an old node")
+    assert old.position == "j0000000000"
+    assert titles(alice_client) == ["from an old node", "newer"]
+    assert move(alice_client, {"id": old.pk}, after=newer["id"]).status_code == 200
+    assert move(alice_client, newer, before=old.pk).status_code == 200
+    assert titles(alice_client) == ["newer", "from an old node"]
