@@ -16,7 +16,7 @@ from tasks.idempotency import idempotent
 from tasks.list_services import TooManyLists
 from tasks.list_views import TooManyListsError
 from tasks.transfer import ImportDocument, export_document, import_document
-from tasks.views import IDEMPOTENCY_KEY
+from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED
 
 
 class ExportView(StrictQueryParamsMixin, generics.GenericAPIView):
@@ -52,6 +52,8 @@ class ImportView(StrictQueryParamsMixin, generics.GenericAPIView):
         responses={
             201: OpenApiResponse(description="`{lists_created, lists_merged, tasks_created, dry_run}`"),
             200: OpenApiResponse(description="The same counts, for a dry run."),
+            409: OpenApiResponse(description="`too_many_lists`: you would have more lists than allowed."),
+            422: KEY_REUSED,
         },
         operation_id="import",
     )

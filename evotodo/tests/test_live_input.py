@@ -104,7 +104,10 @@ def test_an_offset_beyond_15_59_in_a_body_is_a_400(server: LiveServer, token: st
 def test_patching_a_bare_weekly_rule_is_a_200(server: LiveServer, token: str) -> None:
     _, task = server.call("POST", "/api/tasks", token, {"title": "Standup", "due_at": "2027-01-04T09:00:00+01:00"})
     status, body = server.call("PATCH", f"/api/tasks/{task['id']}", token, {"recurrence": {"freq": "weekly"}})
-    assert (status, body["recurrence"]) == (200, {"freq": "weekly", "interval": 1, "until": None})
+    assert (status, body["recurrence"]) == (
+        200,
+        {"freq": "weekly", "interval": 1, "until": None, "byweekday": None, "count": None, "basis": "due"},
+    )
 
 
 def test_unknown_fields_and_parameters_are_400s_that_change_nothing(server: LiveServer, token: str) -> None:
