@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -27,12 +28,12 @@ from rest_framework.response import Response
 
 from evotodo.api import StrictQueryParamsMixin
 from evotodo.queries import CompiledQuery
-from tasks.filters import AwareDateTimeFormField, TaskFilter
+from tasks.filters import INBOX, AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
 from tasks.models import Task, TaskList, TaskTag
 from tasks.order_keys import NotASibling
-from tasks.ordering import DEFAULT_SORT, sorted_tasks
+from tasks.ordering import DEFAULT_SORT, SORT_KEYS, sorted_tasks
 from tasks.pagination import LinkHeaderPagination
 from tasks.serializers import (
     SyncPageSerializer,
@@ -105,11 +106,32 @@ def owned_tasks(owner_id: int) -> QuerySet[Task]:
 OWN_TASK = CompiledQuery(lambda owner_id, pk: owned_tasks(owner_id).filter(pk=pk), "owner_id", "pk")
 
 
-@lru_cache(maxsize=64)  # sorts x the page sizes clients use; another is compiled again when it comes back
-def first_page_query(sort: str, count: int) -> CompiledQuery[Task]:
-    """The first `count` of a user's tasks under `sort`, as the list reads them without filters (its usual
-    call), compiled once per process."""
-    return CompiledQuery(lambda owner_id: sorted_tasks(owned_tasks(owner_id).order_by(), sort)[:count], "owner_id")
+# What the list's compiled first page can be scoped to: all the caller's tasks, one of their lists, the inbox.
+ALL, ONE_LIST, INBOX_ONLY = "all", "list", "inbox"
+LIST_ID = re.compile(r"[0-9]{1,18}")
+
+
+def scoped_tasks(owner_id: int, scope: str, list_id: int = 0) -> QuerySet[Task]:
+    """The caller's tasks, or those of one list, or of none (the inbox): what `?list=` filters."""
+    tasks = owned_tasks(owner_id)
+    if scope == ONE_LIST:
+        return tasks.filter(task_list_id=list_id)
+    return tasks.filter(task_list__isnull=True) if scope == INBOX_ONLY else tasks
+
+
+@lru_cache(maxsize=64)  # sorts x scopes x the page sizes clients use; another is compiled again when it comes back
+def first_page_query(sort: str, count: int, scope: str = ALL) -> CompiledQuery[Task]:
+    """The first `count` of a user's tasks (or of one list's, or the inbox's) under `sort`, as the list reads
+    them without other filters (its usual calls), compiled once per process."""
+    if scope == ONE_LIST:
+        return CompiledQuery(
+            lambda owner_id, list_id: sorted_tasks(scoped_tasks(owner_id, scope, list_id).order_by(), sort)[:count],
+            "owner_id",
+            "list_id",
+        )
+    return CompiledQuery(
+        lambda owner_id: sorted_tasks(scoped_tasks(owner_id, scope).order_by(), sort)[:count], "owner_id"
+    )
 
 
 SYNC_DEFAULT_LIMIT = 100
@@ -207,9 +229,19 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         page = super().paginate_queryset(queryset)
         return [self._owned(row) for row in page] if page is not None else None
 
-    def _first_page(self, sort: str, count: int) -> list[Task]:
-        """What `get_queryset()` sorted and cut to `count` holds, through a compiled query."""
-        return first_page_query(sort, count).fetch(owner_id=self.request.user.pk)
+    def _scope(self) -> tuple[str, int] | None:
+        """The list's scope when its only filters are `list` and `sort`, each valid (the SPA's usual calls): then
+        neither the filter form nor the ORM is needed for the first page. None: the general path."""
+        params = self.request.query_params
+        given = params.keys() & TaskFilter.base_filters.keys()
+        if not given <= {"list", "sort"} or params.get("sort", DEFAULT_SORT) not in SORT_KEYS:
+            return None
+        if "list" not in given:
+            return ALL, 0
+        value = params["list"]
+        if value == INBOX:
+            return INBOX_ONLY, 0
+        return (ONE_LIST, int(value)) if LIST_ID.fullmatch(value) else None
 
     def _owned(self, task: Any) -> Any:
         """Every task here is the caller's: give it its owner without a join or a query. Cached straight on the
@@ -246,10 +278,18 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if "updated_since" not in request.query_params:
-            tasks = self.filter_queryset(self.get_queryset())
             sort = request.query_params.get("sort", DEFAULT_SORT)
-            unfiltered = request.query_params.keys().isdisjoint(TaskFilter.base_filters)
-            first_page = self._first_page if unfiltered else None
+            scope = self._scope()
+            if scope is None:
+                tasks, first_page = self.filter_queryset(self.get_queryset()), None
+            else:
+                kind, list_id = scope
+                tasks = scoped_tasks(request.user.pk, kind, list_id)
+                values = {"list_id": list_id} if kind == ONE_LIST else {}
+
+                def first_page(sort: str, count: int) -> list[Task]:
+                    return first_page_query(sort, count, kind).fetch(owner_id=request.user.pk, **values)
+
             page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort, first_page)]
             zone = output_zone()
             return self.get_paginated_response([task_json(task, zone) for task in page])

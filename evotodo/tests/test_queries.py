@@ -144,3 +144,23 @@ def test_a_locking_query_is_refused_outside_a_transaction(transactional_db: Any)
     with pytest.raises(TransactionManagementError), CaptureQueriesContext(connection) as queries:
         OWN_TASK_FOR_UPDATE.fetch(owner_id=1, pk=1)
     assert len(queries) == 0
+
+
+@pytest.mark.parametrize("sort", sorted(SORT_KEYS))
+def test_a_lists_and_the_inboxs_compiled_first_page_is_what_the_queryset_returns(
+    alice: User, edge_tasks: list[Task], sort: str
+) -> None:
+    from tasks.models import TaskList
+    from tasks.views import INBOX_ONLY, ONE_LIST, first_page_query, scoped_tasks
+
+    work = TaskList.objects.create(owner=alice, name="Work", position="a0")
+    Task.objects.filter(pk__in=[task.pk for task in edge_tasks[::2] if task.owner_id == alice.pk]).update(
+        task_list=work
+    )
+    keys = tuple(f"_sort{i}" for i in range(len(SORT_KEYS[sort])))
+    in_list = first_page_query(sort, 3, ONE_LIST).fetch(owner_id=alice.pk, list_id=work.pk)
+    assert state(in_list, keys) == state(list(sorted_tasks(scoped_tasks(alice.pk, ONE_LIST, work.pk), sort)[:3]), keys)
+    assert in_list
+    inbox = first_page_query(sort, 3, INBOX_ONLY).fetch(owner_id=alice.pk)
+    assert state(inbox, keys) == state(list(sorted_tasks(scoped_tasks(alice.pk, INBOX_ONLY), sort)[:3]), keys)
+    assert inbox
