@@ -69,34 +69,36 @@ INBOX = "inbox"
 NONE = "none"
 
 
-class ListFormField(forms.Field):
-    """`list=<id>` (one of the caller's lists; another's, or none, simply holds no task) or `list=inbox`."""
+class IdOrWordFormField(forms.Field):
+    """An id (1-18 digits) or one word: `list=<id>|inbox`, `parent=<id>|none`."""
+
+    word = ""
+    message = ""
 
     def to_python(self, value: Any) -> str | int | None:
         if value in (None, ""):
             return None
-        if value == INBOX:
-            return INBOX
+        if value == self.word:
+            return self.word
         if not re.fullmatch(r"[0-9]{1,18}", str(value)):
-            raise forms.ValidationError("A list id or inbox.", code="invalid")
+            raise forms.ValidationError(self.message, code="invalid")
         return int(value)
+
+
+class ListFormField(IdOrWordFormField):
+    """`list=<id>` (one of the caller's lists; another's, or none, simply holds no task) or `list=inbox`."""
+
+    word, message = INBOX, "A list id or inbox."
+
+
+class ParentFormField(IdOrWordFormField):
+    """`parent=<id>` (that task's subtasks) or `parent=none` (top-level tasks only)."""
+
+    word, message = NONE, "A task id or none."
 
 
 class ListFilter(filters.Filter):
     field_class = ListFormField
-
-
-class ParentFormField(forms.Field):
-    """`parent=<id>` (that task's subtasks) or `parent=none` (top-level tasks only)."""
-
-    def to_python(self, value: Any) -> str | int | None:
-        if value in (None, ""):
-            return None
-        if value == NONE:
-            return NONE
-        if not re.fullmatch(r"[0-9]{1,18}", str(value)):
-            raise forms.ValidationError("A task id or none.", code="invalid")
-        return int(value)
 
 
 class ParentFilter(filters.Filter):
