@@ -7,13 +7,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
-from django.utils import timezone
 
 from authn.models import User
 from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone, list_name_key
 from tasks.order_keys import UNSET, key_after, placed_key, rebalance
-from tasks.services import etag_matches
-from tasks.sync import claim_change_seq
+from tasks.services import etag_matches, reposition
+from tasks.sync import change_rows, claim_change_seq
 
 # What DELETE /api/lists/{id}?tasks=... does with the list's tasks; without it a list that has tasks stays.
 TASKS_DELETE, TASKS_MOVE_TO_INBOX = "delete", "move_to_inbox"
@@ -115,23 +114,12 @@ def list_move(*, owner: User, pk: int, data: dict[str, Any], if_match: str | Non
         siblings = owned_lists(owner.pk).exclude(pk=locked.pk)
         key, index = placed_key(siblings, after=data.get("after", UNSET), before=data.get("before", UNSET))
         if key is None:
-            key = rebalance(siblings, index, lambda keys: _reposition(keys, owner.pk))
+            key = rebalance(siblings, index, lambda keys: reposition(TaskList, owner.pk, keys))
         locked.position = key
         locked.version += 1
         locked.change_seq = seq
         locked.save(update_fields=["position", "version", "change_seq", "updated_at"])
     return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
-
-
-def _reposition(keys: list[tuple[int, str]], owner_id: int) -> None:
-    """A rebalance's new keys, each a change."""
-    last = claim_change_seq(owner_id, len(keys))
-    rows = TaskList.objects.filter(pk__in=[pk for pk, _ in keys]).in_bulk()
-    now = timezone.now()
-    for number, (pk, key) in enumerate(sorted(keys), start=last - len(keys) + 1):
-        row = rows[pk]
-        row.position, row.version, row.change_seq, row.updated_at = key, row.version + 1, number, now
-    TaskList.objects.bulk_update(rows.values(), ["position", "version", "change_seq", "updated_at"])
 
 
 def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str | None = None) -> None:
@@ -151,7 +139,7 @@ def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str
             if tasks == TASKS_DELETE:
                 _delete_tasks(owner.pk, ids, numbers)
             else:
-                _move_to_inbox(ids, numbers)
+                change_rows(Task, owner.pk, {task_id: {"task_list_id": None} for task_id in ids}, numbers)
             seq = last
         ListTombstone.objects.create(owner_id=owner.pk, list_id=locked.pk, change_seq=seq)
         locked.delete()
@@ -162,15 +150,3 @@ def _delete_tasks(owner_id: int, ids: list[int], numbers: range) -> None:
         [TaskTombstone(owner_id=owner_id, task_id=pk, change_seq=n) for pk, n in zip(ids, numbers, strict=True)]
     )
     Task.objects.filter(pk__in=ids).delete()
-
-
-def _move_to_inbox(ids: list[int], numbers: range) -> None:
-    moved = Task.objects.filter(pk__in=ids).in_bulk()
-    now = timezone.now()
-    for pk, n in zip(ids, numbers, strict=True):
-        task = moved[pk]
-        task.task_list = None
-        task.version += 1
-        task.change_seq = n
-        task.updated_at = now  # bulk_update leaves auto_now alone
-    Task.objects.bulk_update(moved.values(), ["task_list", "version", "change_seq", "updated_at"])

@@ -28,7 +28,7 @@ from tasks.models import (
 )
 from tasks.order_keys import UNSET, new_position, placed_key, rebalance
 from tasks.recurrence import Rule, merged_rule, rule_problems
-from tasks.sync import claim_change_seq
+from tasks.sync import change_rows, claim_change_seq
 
 # The row a write locks: the task among its owner's, compiled once per process (evotodo/queries.py).
 OWN_TASK_FOR_UPDATE = CompiledQuery(
@@ -86,6 +86,7 @@ def _place(task: Task, data: dict[str, Any]) -> list[int]:
     cycles. A subtask moved to another list leaves its parent; a task put in a new place by an update goes last
     there. Returns the ids of its descendants when their list must follow (else [])."""
     before = (task.task_list_id, task.parent_id)
+    levels: list[list[int]] | None = None  # below the task, read once when needed
     if "parent_id" in data and data["parent_id"] is not None:
         parent_id = data["parent_id"]
         parent = Task.objects.filter(owner_id=task.owner_id, pk=parent_id).values("task_list_id").first()
@@ -93,11 +94,10 @@ def _place(task: Task, data: dict[str, Any]) -> list[int]:
             raise SubtaskRejected("parent_id", "does_not_exist", "No such task.")
         if "task_list_id" in data and data["task_list_id"] != parent["task_list_id"]:
             raise SubtaskRejected("list_id", "invalid", "A subtask is in its parent's list: leave list_id out.")
-        below = [pk for level in descendant_levels([task.pk]) for pk in level] if task.pk else []
-        if task.pk is not None and (parent_id == task.pk or parent_id in below):
+        levels = descendant_levels([task.pk]) if task.pk else []
+        if task.pk is not None and (parent_id == task.pk or any(parent_id in level for level in levels)):
             raise SubtaskRejected("parent_id", "cycle", "A task cannot go under itself or one of its subtasks.")
-        height = 1 + len(descendant_levels([task.pk])) if task.pk else 1
-        if 1 + len(_parent_chain(parent_id)) + height > MAX_DEPTH:
+        if 1 + len(_parent_chain(parent_id)) + 1 + len(levels) > MAX_DEPTH:
             raise SubtaskRejected("parent_id", "too_deep", f"Subtasks nest at most {MAX_DEPTH} levels deep.")
         task.parent_id = parent_id
         new_list = parent["task_list_id"]
@@ -120,22 +120,7 @@ def _place(task: Task, data: dict[str, Any]) -> list[int]:
         task.position = new_position()  # last in its new place (a move then sets the key it asked for)
     if not moved or task.pk is None:
         return []
-    return [pk for level in descendant_levels([task.pk]) for pk in level]
-
-
-def _change_each(ids: list[int], owner_id: int, **changes: Any) -> None:
-    """Set `changes` on these tasks of `owner_id`, each a new version and a change in the feed."""
-    if not ids:
-        return
-    last = claim_change_seq(owner_id, len(ids))
-    rows = Task.objects.filter(pk__in=ids).in_bulk()
-    now = timezone.now()
-    for number, pk in enumerate(ids, start=last - len(ids) + 1):
-        row = rows[pk]
-        for field, value in changes.items():
-            setattr(row, field, value)
-        row.version, row.change_seq, row.updated_at = row.version + 1, number, now
-    Task.objects.bulk_update(rows.values(), [*changes, "version", "change_seq", "updated_at"])
+    return [pk for level in (descendant_levels([task.pk]) if levels is None else levels) for pk in level]
 
 
 def etag_matches(header: str, etag: str, *, weak: bool = False) -> bool:
@@ -261,7 +246,8 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
         if "completed" in data:
             _set_completed(locked, data["completed"])
         save_locked_version(locked, seq)
-        _change_each(following, locked.owner_id, task_list_id=locked.task_list_id)  # its subtasks follow it
+        # Its subtasks follow it.
+        change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
         if "tags" in data:
             _set_tags(locked)
     locked.owner = task.owner
@@ -364,26 +350,17 @@ def task_move(*, task: Task, data: dict[str, Any], if_match: str | None = None) 
         ).exclude(pk=locked.pk)
         key, index = placed_key(siblings, after=data.get("after", UNSET), before=data.get("before", UNSET))
         if key is None:
-            key = rebalance(siblings, index, lambda keys: _reposition(keys, locked.owner_id))
+            key = rebalance(siblings, index, lambda keys: reposition(Task, locked.owner_id, keys))
         locked.position = key
         save_locked_version(locked, seq, ["position", "task_list", "parent"])
-        _change_each(following, locked.owner_id, task_list_id=locked.task_list_id)
+        change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
     locked.owner = task.owner
     return locked
 
 
-def _reposition(keys: list[tuple[int, str]], owner_id: int) -> None:
-    """A rebalance's new keys, each a change."""
-    by_id = dict(keys)
-    if not by_id:
-        return
-    last = claim_change_seq(owner_id, len(by_id))
-    rows = Task.objects.filter(pk__in=by_id).in_bulk()
-    now = timezone.now()
-    for number, pk in enumerate(sorted(by_id), start=last - len(by_id) + 1):
-        row = rows[pk]
-        row.position, row.version, row.change_seq, row.updated_at = by_id[pk], row.version + 1, number, now
-    Task.objects.bulk_update(rows.values(), ["position", "version", "change_seq", "updated_at"])
+def reposition(model: type[Task] | type[TaskList], owner_id: int, keys: list[tuple[int, str]]) -> None:
+    """A rebalance's new keys (`tasks.order_keys.rebalance`), each a change, in id order."""
+    change_rows(model, owner_id, {pk: {"position": key} for pk, key in sorted(keys)})
 
 
 def task_delete(*, task: Task, if_match: str | None = None) -> None:
@@ -418,7 +395,7 @@ def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_compl
             task.task_list = None  # the previous owner's list: the task arrives in its new owner's inbox
             task.parent = None  # and at the top level; its subtasks stay with the previous owner, at the top
             children = list(Task.objects.filter(parent_id=task.pk).order_by("id").values_list("id", flat=True))
-            _change_each(children, previous_owner_id, parent_id=None)
+            change_rows(Task, previous_owner_id, {pk: {"parent_id": None} for pk in children})
             TaskTombstone.objects.update_or_create(
                 task_id=task.pk,
                 defaults={

@@ -12,6 +12,7 @@ A write takes its number before it locks anything else, so two writes never wait
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from django.core import signing
 from django.db import connection
 from django.db.models import BooleanField, F, IntegerField, QuerySet, Value
+from django.utils import timezone
 
 from authn.models import User
 from tasks.models import ListTombstone, SyncState, Task, TaskList, TaskTombstone
@@ -45,6 +47,32 @@ def claim_change_seq(owner_id: int, count: int = 1) -> int:
             [owner_id, count, count],
         )
         return cursor.fetchone()[0]
+
+
+def change_rows(
+    model: type[Task] | type[TaskList],
+    owner_id: int,
+    changes: dict[int, dict[str, Any]],
+    numbers: Iterable[int] | None = None,
+) -> None:
+    """Apply `changes` (`{id: {field: value}}`) to these rows of `owner_id`'s, each a new version and a change in
+    the feed, in the dict's order: numbered from `numbers` when the caller took them already, else from new ones;
+    one bulk UPDATE (`bulk_update` leaves auto_now alone, so `updated_at` is set here)."""
+    if not changes:
+        return
+    if numbers is None:
+        last = claim_change_seq(owner_id, len(changes))
+        numbers = range(last - len(changes) + 1, last + 1)
+    rows = model.objects.filter(pk__in=changes).in_bulk()
+    fields: dict[str, None] = {}
+    now = timezone.now()
+    for pk, number in zip(changes, numbers, strict=True):
+        row = rows[pk]
+        for field, value in changes[pk].items():
+            setattr(row, field, value)
+            fields[field] = None
+        row.version, row.change_seq, row.updated_at = row.version + 1, number, now
+    model.objects.bulk_update(rows.values(), [*fields, "version", "change_seq", "updated_at"])
 
 
 def lock_counters_of_deleted_users(*, user_ids: list[int], **kwargs: Any) -> None:
