@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "evotodo",
     "authn",
     "tasks",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +248,31 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 # How long deleted tasks are remembered for offline sync (`updated_since`); `purge_expired` forgets older ones.
 TASK_TOMBSTONE_RETENTION_DAYS = env_int("TASK_TOMBSTONE_RETENTION_DAYS", 30, minimum=1)
+
+# Events (events/): the outbox of every task and list change, relayed by the worker (`python manage.py
+# run_worker`). EVENTS_SOURCE is the CloudEvents `source` of every event. With BROKER_URL (RabbitMQ:
+# amqp://user:password@host:5672/vhost) the worker publishes them, task and list events to the topic exchange
+# EVENTS_EXCHANGE and reminders to REMINDERS_EXCHANGE; without it, events go to webhooks only. Sent events
+# are kept EVENTS_RETENTION_DAYS (`purge_expired`).
+EVENTS_SOURCE = env_str("EVENTS_SOURCE", "/evotodo")
+BROKER_URL = env_str("BROKER_URL")
+EVENTS_EXCHANGE = env_str("EVENTS_EXCHANGE", "task-events")
+REMINDERS_EXCHANGE = env_str("REMINDERS_EXCHANGE", "reminders")
+BROKER_TIMEOUT_SECONDS = env_int("BROKER_TIMEOUT_SECONDS", 5, minimum=1)
+EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 7, minimum=2)
+# Reminders fire within REMINDER_TICK_SECONDS of their time; one found later than REMINDER_MAX_LATE_SECONDS
+# (a worker down for longer) is dropped rather than fired at a moment when it no longer helps.
+REMINDER_TICK_SECONDS = env_int("REMINDER_TICK_SECONDS", 30, minimum=1)
+REMINDER_MAX_LATE_SECONDS = env_int("REMINDER_MAX_LATE_SECONDS", 6 * 3600, minimum=60)
+# Webhooks: each attempt waits at most WEBHOOK_TIMEOUT_SECONDS; an endpoint whose deliveries failed
+# WEBHOOK_DISABLE_AFTER times in a row (every retry of each spent, about a day) is turned off. Webhook URLs must
+# reach public addresses unless WEBHOOK_ALLOW_PRIVATE (on with DJANGO_DEBUG: the embedded demo posts to
+# 127.0.0.1).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 5, minimum=1)
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
+# How often the worker looks for new events and due deliveries (seconds).
+WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 1, minimum=1)
 
 # Rate limits, per user (authenticated) and per client IP (anonymous), and refused tokens per client IP;
 # "off" disables one (load tests). Moving windows, shared through Redis when REDIS_URL is set (evotodo.throttling).

@@ -14,6 +14,7 @@ from django.utils import timezone
 from fractional_indexing import generate_n_keys_between
 
 from authn.models import User
+from tasks.changes import list_saved, task_saved, tell
 from tasks.models import Priority, Task, TaskList, TaskTag, list_name_key
 from tasks.order_keys import time_key
 from tasks.recurrence import Rule
@@ -124,7 +125,9 @@ def demo_lists(users: list[User], first_numbers: dict[int, int]) -> dict[int, di
         for user in users
         for i, (name, color) in enumerate(missing_lists(have[user.pk]))
     ]
-    for task_list in TaskList.objects.bulk_create(new, batch_size=BATCH_SIZE):
+    created = TaskList.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    tell(list_saved(task_list, "created") for task_list in created)
+    for task_list in created:
         have[task_list.owner_id][task_list.name] = task_list
     return have
 
@@ -143,6 +146,7 @@ def missing_lists(have: dict[str, TaskList]) -> list[tuple[str, str]]:
 def _insert(tasks: list[Task]) -> int:
     """Insert the tasks and their tag rows (what `tag=` filters and /api/tags count)."""
     created = Task.objects.bulk_create(tasks, batch_size=BATCH_SIZE)
+    tell(task_saved(task, "created") for task in created)
     TaskTag.objects.bulk_create(
         [
             TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag)

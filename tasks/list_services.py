@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 
 from authn.models import User
+from tasks.changes import list_deleted, list_saved, task_deleted, tell
 from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone, list_name_key
 from tasks.order_keys import UNSET, key_after, placed_key, rebalance
 from tasks.services import etag_matches, reposition
@@ -73,6 +74,7 @@ def list_create(*, owner: User, data: dict[str, Any]) -> TaskList:
             owner=owner, change_seq=seq, position=key_after(last), name_key=list_name_key(data["name"]), **data
         )
         task_list.save()
+        tell([list_saved(task_list, "created")])
     return task_list  # no tasks: the counts' defaults
 
 
@@ -104,6 +106,7 @@ def list_update(*, owner: User, pk: int, data: dict[str, Any], if_match: str | N
         locked.version += 1
         locked.change_seq = seq
         locked.save()
+        tell([list_saved(locked)])
     return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
 
 
@@ -119,6 +122,7 @@ def list_move(*, owner: User, pk: int, data: dict[str, Any], if_match: str | Non
         locked.version += 1
         locked.change_seq = seq
         locked.save(update_fields=["position", "version", "change_seq", "updated_at"])
+        tell([list_saved(locked)])
     return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
 
 
@@ -142,6 +146,7 @@ def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str
                 change_rows(Task, owner.pk, {task_id: {"task_list_id": None} for task_id in ids}, numbers)
             seq = last
         ListTombstone.objects.create(owner_id=owner.pk, list_id=locked.pk, change_seq=seq)
+        tell([list_deleted(owner.pk, locked.pk, seq)])
         locked.delete()
 
 
@@ -149,4 +154,5 @@ def _delete_tasks(owner_id: int, ids: list[int], numbers: range) -> None:
     TaskTombstone.objects.bulk_create(
         [TaskTombstone(owner_id=owner_id, task_id=pk, change_seq=n) for pk, n in zip(ids, numbers, strict=True)]
     )
+    tell(task_deleted(owner_id, pk, n) for pk, n in zip(ids, numbers, strict=True))
     Task.objects.filter(pk__in=ids).delete()

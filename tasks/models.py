@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.base import ModelState
 from django.db.models.functions import Lower
 from django.db.models.signals import post_init, pre_init
@@ -166,6 +166,10 @@ class Task(models.Model):
     tags = JSONField(default=list, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     remind_at = models.DateTimeField(null=True, blank=True)
+    # When its reminder fired (or was found too late to fire): events.reminders sets it, in the transaction of
+    # the reminder's event; a remind_at set to another time clears it (tasks.services). Not a change of the
+    # task: no new version, nothing in the sync feed.
+    reminder_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
     # {"freq", "interval", "until", "anchor"}: `anchor` is the first due date with the offset the client
     # sent, so that monthly series keep their day of the month and their wall-clock time.
     recurrence = JSONField(null=True, blank=True)
@@ -197,6 +201,12 @@ class Task(models.Model):
             # sort=due and sort=-due: tasks without a due date last either way (tasks.ordering).
             models.Index(F("owner"), due_sort_key(LATEST), F("id"), name="task_owner_due_sort_idx"),
             models.Index(F("owner"), due_sort_key(EARLIEST), F("id"), name="task_owner_due_desc_sort_idx"),
+            # The reminder tick (events.reminders): reminders not fired yet, of open tasks, by time.
+            models.Index(
+                fields=["remind_at"],
+                name="task_reminder_due_idx",
+                condition=Q(remind_at__isnull=False, reminder_fired_at__isnull=True, completed=False),
+            ),
             # The sync feed: one owner's changes after a change number.
             models.Index(fields=["owner", "change_seq"], name="task_owner_change_idx"),
             # sort=position within a list (or the inbox), and a move's neighbours.

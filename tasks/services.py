@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from authn.models import User
 from evotodo.queries import CompiledQuery
+from tasks.changes import Action, task_deleted, task_saved, tell
 from tasks.datetimes import in_range
 from tasks.models import (
     MAX_DEPTH,
@@ -226,6 +227,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
             _set_completed(task, True)
         task.save()
         _set_tags(task, new=True)
+        tell([task_saved(task, "created")])
     return task
 
 
@@ -233,6 +235,7 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
     """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
     with transaction.atomic(savepoint=False):
         locked, seq = _lock(task, if_match)
+        reminded = locked.remind_at
         for field, value in data.items():
             if field not in ("recurrence", "completed", "parent_id", "task_list_id"):
                 setattr(locked, field, value)
@@ -243,15 +246,24 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
         if data.get("recurrence", locked.recurrence) is not None and locked.due_at is None:
             raise TaskConflict("a recurring task would have no due_at")
         locked.recurrence = _recurrence(data, locked)
+        was_completed = locked.completed
         if "completed" in data:
             _set_completed(locked, data["completed"])
+        if locked.remind_at != reminded:
+            locked.reminder_fired_at = None  # a reminder set to another time fires again then (events.reminders)
         save_locked_version(locked, seq)
+        locked.owner = task.owner
+        tell([task_saved(locked, completion_action(was_completed, locked.completed))])
         # Its subtasks follow it.
         change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
         if "tags" in data:
             _set_tags(locked)
-    locked.owner = task.owner
     return locked
+
+
+def completion_action(was_completed: bool, completed: bool) -> Action:
+    """The event a task's write makes: "completed" when it was open and is done now, else "updated"."""
+    return "completed" if completed and not was_completed else "updated"
 
 
 def task_complete(*, task: Task, completed: bool | None = None, if_match: str | None = None) -> Task:
@@ -259,9 +271,11 @@ def task_complete(*, task: Task, completed: bool | None = None, if_match: str | 
     transaction, creates its next occurrence, once. The result carries it as `completion_next`."""
     with transaction.atomic(savepoint=False):
         locked, seq = _lock(task, if_match)
+        was_completed = locked.completed
         _set_completed(locked, (not locked.completed) if completed is None else completed)
         save_locked_version(locked, seq, COMPLETION_FIELDS)
-    locked.owner = task.owner
+        locked.owner = task.owner
+        tell([task_saved(locked, completion_action(was_completed, locked.completed))])
     if locked.completion_next is not None:
         locked.completion_next.owner = task.owner
     return locked
@@ -300,6 +314,7 @@ def _next_occurrence(task: Task) -> Task | None:
     )
     following.save()
     _set_tags(following, new=True)
+    tell([task_saved(following, "created")])
     _copy_subtasks(task, following, due_at - task.due_at)  # type: ignore[operator]
     return following
 
@@ -335,6 +350,7 @@ def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
         for row, copy in zip(rows, Task.objects.bulk_create(copies), strict=True):
             parents[row.pk] = copy.pk
             _set_tags(copy, new=True)
+        tell(task_saved(copy, "created") for copy in copies)
 
 
 def task_move(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
@@ -353,8 +369,9 @@ def task_move(*, task: Task, data: dict[str, Any], if_match: str | None = None) 
             key = rebalance(siblings, index, lambda keys: reposition(Task, locked.owner_id, keys))
         locked.position = key
         save_locked_version(locked, seq, ["position", "task_list", "parent"])
+        locked.owner = task.owner
+        tell([task_saved(locked)])
         change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
-    locked.owner = task.owner
     return locked
 
 
@@ -379,7 +396,9 @@ def task_delete(*, task: Task, if_match: str | None = None) -> None:
                     for pk, n in zip(below, numbers, strict=True)
                 ]
             )
+            tell(task_deleted(locked.owner_id, pk, n) for pk, n in zip(below, numbers, strict=True))
         TaskTombstone.objects.create(owner_id=locked.owner_id, task_id=locked.pk, change_seq=seq)
+        tell([task_deleted(locked.owner_id, locked.pk, seq)])
         locked.delete()
 
 
@@ -396,7 +415,7 @@ def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_compl
             task.parent = None  # and at the top level; its subtasks stay with the previous owner, at the top
             children = list(Task.objects.filter(parent_id=task.pk).order_by("id").values_list("id", flat=True))
             change_rows(Task, previous_owner_id, {pk: {"parent_id": None} for pk in children})
-            TaskTombstone.objects.update_or_create(
+            tombstone, _ = TaskTombstone.objects.update_or_create(
                 task_id=task.pk,
                 defaults={
                     "owner_id": previous_owner_id,
@@ -404,13 +423,17 @@ def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_compl
                     "change_seq": claim_change_seq(previous_owner_id),
                 },
             )
-        new = task.pk is None
-        if new:
+            tell([task_deleted(previous_owner_id, task.pk, tombstone.change_seq)])
+        inserted = task.pk is None
+        if inserted:
             task.change_seq = claim_change_seq(task.owner_id)
             task.save()
         else:
             save_new_version(task)
-        _set_tags(task, new=new)
+        _set_tags(task, new=inserted)
+        # A task given to another owner is new to them: "created" in their events, as it is in their feed.
+        arrived = inserted or (previous_owner_id is not None and previous_owner_id != task.owner_id)
+        tell([task_saved(task, "created" if arrived else completion_action(was_completed, task.completed))])
 
 
 def tasks_set_completed(*, tasks: QuerySet[Task], completed: bool) -> int:

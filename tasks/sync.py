@@ -23,6 +23,7 @@ from django.db.models import BooleanField, F, IntegerField, QuerySet, Value
 from django.utils import timezone
 
 from authn.models import User
+from tasks.changes import list_saved, task_saved, tell
 from tasks.models import ListTombstone, SyncState, Task, TaskList, TaskTombstone
 
 TOKEN_SALT = "evotodo.tasks.sync"
@@ -73,6 +74,8 @@ def change_rows(
             fields[field] = None
         row.version, row.change_seq, row.updated_at = row.version + 1, number, now
     model.objects.bulk_update(rows.values(), [*fields, "version", "change_seq", "updated_at"])
+    saved = task_saved if model is Task else list_saved
+    tell(saved(rows[pk]) for pk in changes)  # type: ignore[arg-type]
 
 
 def lock_counters_of_deleted_users(*, user_ids: list[int], **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ from fractional_indexing import FIError, validate_order_key
 from rest_framework import serializers
 
 from authn.models import User
+from tasks.changes import Change, list_saved, task_saved, tell
 from tasks.list_services import TooManyLists
 from tasks.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -242,6 +243,7 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
         number = claim_change_seq(owner.pk, count) - count + 1 if count else first
         last = max((item.position for item in existing.values()), default=None)
         lists: dict[int, TaskList] = {}
+        told: list[Change] = []
         for item in document["lists"]:
             key = list_name_key(item["name"])
             if key in existing:
@@ -262,6 +264,7 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
             created.save()
             number += 1
             lists[item["id"]] = created
+            told.append(list_saved(created, "created"))
         tasks: dict[int, Task] = {}
         for item in document["tasks"]:  # parents first: the document's order (checked below)
             parent_ref = item.get("parent_id")
@@ -286,11 +289,13 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
             task.save()
             number += 1
             tasks[item["id"]] = task
+            told.append(task_saved(task, "created"))
         TaskTag.objects.bulk_create(
             TaskTag(task=task, owner=owner, key=tag.casefold(), name=tag)
             for task in tasks.values()
             for tag in task.tags
         )
+        tell(told)
     return result
 
 

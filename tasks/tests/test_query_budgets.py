@@ -76,7 +76,8 @@ def test_create_claims_a_change_number_and_inserts_the_task_in_one_transaction(
         response = warm_client.post("/api/tasks", {"title": "New", "priority": "low"}, format="json")
     assert response.status_code == 201
     # No DELETE of tag rows that a new task cannot have, no savepoint of its own.
-    assert statements(queries) == ["INSERT tasks_syncstate", "INSERT tasks_task"]
+    # Its event goes in the same transaction (events.outbox).
+    assert statements(queries) == ["INSERT tasks_syncstate", "INSERT tasks_task", "INSERT events_event"]
     assert transactions(queries) == 1
     assert Task.objects.get(owner=alice).title == "New"
 
@@ -85,7 +86,12 @@ def test_create_with_tags_inserts_them_in_one_statement(alice: User, warm_client
     with CaptureQueriesContext(connection) as queries:
         response = warm_client.post("/api/tasks", {"title": "New", "tags": ["a", "B"]}, format="json")
     assert response.status_code == 201
-    assert statements(queries) == ["INSERT tasks_syncstate", "INSERT tasks_task", "INSERT tasks_tasktag"]
+    assert statements(queries) == [
+        "INSERT tasks_syncstate",
+        "INSERT tasks_task",
+        "INSERT tasks_tasktag",
+        "INSERT events_event",
+    ]
     assert sorted(TaskTag.objects.filter(task_id=response.json()["id"]).values_list("key", flat=True)) == ["a", "b"]
 
 
@@ -96,9 +102,14 @@ def test_complete_locks_the_row_and_updates_only_what_completing_changes(
         response = warm_client.patch(f"/api/tasks/{alices_task.pk}/complete")
     assert response.status_code == 200
     # The change number first, then the row under lock (no read before it), then one UPDATE and no re-read.
-    assert statements(queries) == ["INSERT tasks_syncstate", "SELECT tasks_task", "UPDATE tasks_task"]
+    assert statements(queries) == [
+        "INSERT tasks_syncstate",
+        "SELECT tasks_task",
+        "UPDATE tasks_task",
+        "INSERT events_event",
+    ]
     assert transactions(queries) == 1
-    select, update = sql(queries)[1:]
+    select, update = sql(queries)[1:3]
     if connection.features.has_select_for_update:
         assert select.rstrip().endswith("FOR UPDATE")
     assert re.findall(r'"(\w+)" = ', update.split(" WHERE ")[0]) == [
@@ -139,7 +150,8 @@ def test_delete_locks_the_row_and_leaves_a_tombstone(alices_task: Task, warm_cli
         "INSERT tasks_tasktombstone",
     ]
     assert statements(queries)[-1] == "DELETE tasks_task"
-    assert len(statements(queries)) <= 9
+    assert "INSERT events_event" in statements(queries)
+    assert len(statements(queries)) <= 10
     assert not Task.objects.filter(pk=alices_task.pk).exists()
 
 

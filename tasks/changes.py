@@ -1,0 +1,65 @@
+"""What the rest of the system hears of a write: each change of a task or a list, told by the service that made
+it, inside the write's own transaction, so that whatever a listener writes commits or rolls back with the change.
+
+Not a Django signal: bulk writes send none, and a change that goes unheard is an event lost. The events app
+listens (events.apps) and writes each change to its outbox; `tasks` never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from tasks.models import Task, TaskList
+
+Entity = Literal["task", "list"]
+Action = Literal["created", "updated", "completed", "deleted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change: of what, which, whose, its change number in the owner's feed (tasks.sync), and the row as
+    it is after the change (None when deleted)."""
+
+    entity: Entity
+    action: Action
+    owner_id: int
+    pk: int
+    seq: int
+    instance: Task | TaskList | None = None
+
+
+Listener = Callable[[list[Change]], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    """Hear every change from now on (once per listener, however often this is called)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def tell(changes: Iterable[Change]) -> None:
+    """Tell the listeners about these changes, in their order; call it inside the write's transaction."""
+    told = list(changes)
+    if told:
+        for listener in _listeners:
+            listener(told)
+
+
+def task_saved(task: Task, action: Action = "updated") -> Change:
+    """The change a saved task made."""
+    return Change("task", action, task.owner_id, task.pk, task.change_seq, task)
+
+
+def task_deleted(owner_id: int, pk: int, seq: int) -> Change:
+    return Change("task", "deleted", owner_id, pk, seq)
+
+
+def list_saved(task_list: TaskList, action: Action = "updated") -> Change:
+    return Change("list", action, task_list.owner_id, task_list.pk, task_list.change_seq, task_list)
+
+
+def list_deleted(owner_id: int, pk: int, seq: int) -> Change:
+    return Change("list", "deleted", owner_id, pk, seq)
