@@ -70,6 +70,8 @@ class TaskAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
         # A new ETag (API clients holding the old one get a 412) and a change in the sync feed of its owner,
         # and of its previous owner when an admin gave it to someone else.
+        if change and "remind_at" in form.changed_data:
+            obj.reminder_fired_at = None  # set to another time: it fires then
         task_save_from_admin(
             task=obj,
             previous_owner_id=form.initial.get("owner") if change else None,
