@@ -20,7 +20,8 @@ from events.models import Delivery, Event, WebhookEndpoint, WorkerBeat
 
 logger = logging.getLogger(__name__)
 
-# Types a webhook can subscribe to (or "*": all of them); a ping goes only to the endpoint it tests.
+# Types a webhook can subscribe to (or "*": all of them). A ping goes only to the endpoint it tests, and never to
+# the broker: it is written dispatched and published.
 EVENT_TYPES = (
     "task.created",
     "task.updated",
@@ -50,6 +51,8 @@ def dispatch(*, limit: int = 500, now: datetime | None = None) -> int:
     """Turn events not dispatched yet into deliveries, one per active endpoint of their owner that takes them;
     several workers may run this at once (each takes other events). Returns how many events it took."""
     now = now or timezone.now()
+    if not Event.objects.filter(dispatched_at__isnull=True).exists():
+        return 0  # the usual answer, without a write transaction (on SQLite, the database's write lock)
     with transaction.atomic():
         events = list(
             Event.objects.select_for_update(skip_locked=True).filter(dispatched_at__isnull=True).order_by("id")[:limit]
@@ -128,11 +131,13 @@ def publish(publisher: Publisher, *, limit: int = 200, now: datetime | None = No
     """Send events not yet on the broker, in the order they were written; one relay at a time does (the others
     return 0 at once). Returns how many it sent; BrokerUnavailable after marking those it sent before."""
     now = now or timezone.now()
+    if not Event.objects.filter(published_at__isnull=True).exists():
+        return 0
     with transaction.atomic():
         WorkerBeat.objects.get_or_create(job=PUBLISH_LOCK, defaults={"at": now})
         if not WorkerBeat.objects.select_for_update(skip_locked=True).filter(job=PUBLISH_LOCK).exists():
             return 0  # another worker is publishing
-        events = list(Event.objects.filter(published_at__isnull=True).exclude(type=PING).order_by("id")[:limit])
+        events = list(Event.objects.filter(published_at__isnull=True).order_by("id")[:limit])
         sent: list[int] = []
         failure: BrokerUnavailable | None = None
         for event in events:

@@ -21,11 +21,13 @@ def fire_due_reminders(*, now: datetime | None = None, limit: int = 500) -> tupl
     """Fire the reminders due by `now` (at most `limit`, oldest first): returns (fired, dropped as too late)."""
     now = now or timezone.now()
     too_late = now - timedelta(seconds=settings.REMINDER_MAX_LATE_SECONDS)
+    due_by_now = Task.objects.filter(remind_at__lte=now, reminder_fired_at__isnull=True, completed=False)
+    if not due_by_now.exists():
+        return 0, 0  # the usual answer, without a write transaction
     with transaction.atomic():
         due = list(
-            Task.objects.select_for_update(skip_locked=True, of=("self",))
+            due_by_now.select_for_update(skip_locked=True, of=("self",))
             .select_related("owner")
-            .filter(remind_at__lte=now, reminder_fired_at__isnull=True, completed=False)
             .order_by("remind_at", "id")[:limit]
         )
         if not due:

@@ -23,6 +23,11 @@ HERMETIC_PREFIXES = (
     "DATABASE_CONNECT_TIMEOUT",
     "GUNICORN_",
     "WEB_CONCURRENCY",
+    "BROKER_",
+    "EVENTS_",
+    "REMINDER",
+    "WEBHOOK_",
+    "WORKER_",
 )
 for name in [name for name in os.environ if name.startswith(HERMETIC_PREFIXES)]:
     if name != "DJANGO_SETTINGS_MODULE":
