@@ -14,6 +14,7 @@ urlpatterns = [
     re_path(r"^api/docs/?$", DocsView.as_view(url_name="schema"), name="docs"),
     path("api/", include("authn.urls")),
     path("api/", include("tasks.urls")),
+    path("api/", include("events.urls")),
 ]
 
 handler400 = "evotodo.exceptions.bad_request"
