@@ -1,4 +1,5 @@
-# Evo-TODO: `make run` serves the API on http://127.0.0.1:8000, `make test` runs lint and the test suite.
+# Evo-TODO: `make run` serves the API on http://127.0.0.1:8000 (and runs the worker beside it), `make test` runs
+# lint and the test suite.
 # Both create the virtualenv in .venv and install requirements.txt when needed; `make test` also installs
 # the Better Auth fixture of the interop tests when npm is available.
 
@@ -15,7 +16,10 @@ FIXTURE := interop/better-auth
 run: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	@echo "Demo data and a token: make demo"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# The worker (events, webhooks, reminders) beside the server, on the same database; both stop together.
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py run_worker & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Demo users with tasks, and how to get a token for each (idempotent).
 demo: install .env
