@@ -1,7 +1,7 @@
 # Evo-TODO: `make run` serves the API on http://127.0.0.1:8000 (and runs the worker beside it), `make test` runs
 # lint and the test suite.
 # Both create the virtualenv in .venv and install requirements.txt when needed; `make test` also installs
-# the Better Auth fixture of the interop tests when npm is available.
+# the Node packages of the Better Auth interop fixture and the TypeScript client when npm is available.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -10,8 +10,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 FIXTURE := interop/better-auth
+CLIENT := clients/typescript
 
-.PHONY: run demo test bench lint format install interop-deps cluster cluster-test cluster-deps
+.PHONY: run demo test bench lint format install interop-deps client cluster cluster-test cluster-deps
 
 run: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
@@ -66,16 +67,27 @@ format: install
 
 install: $(VENV)/.installed
 
-# The Better Auth server of the interop tests (Node.js 20+); without npm those tests skip and say why.
+# The Node packages (Node.js 20+) of the Better Auth server of the interop tests and of the TypeScript client
+# (its schema drift check, tsc and live tests); without npm those tests skip and say why.
 interop-deps:
 	@if command -v npm >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(FIXTURE)/node_modules/.installed; \
+		$(MAKE) --no-print-directory $(FIXTURE)/node_modules/.installed $(CLIENT)/node_modules/.installed; \
 	else \
-		echo "npm not found: the Better Auth interop tests will be skipped"; \
+		echo "npm not found: the Better Auth interop and TypeScript client tests will be skipped"; \
 	fi
 
 $(FIXTURE)/node_modules/.installed: $(FIXTURE)/package-lock.json $(FIXTURE)/package.json
 	cd $(FIXTURE) && npm ci --no-audit --no-fund
+	touch $@
+
+# The TypeScript client's schema and types, generated again from the code, then type-checked
+# (clients/typescript/README.md); commit what changed.
+client: install
+	$(MAKE) --no-print-directory $(CLIENT)/node_modules/.installed
+	cd $(CLIENT) && PYTHON=$(CURDIR)/$(BIN)/python npm run schema && npm run generate && npm run check
+
+$(CLIENT)/node_modules/.installed: $(CLIENT)/package-lock.json $(CLIENT)/package.json
+	cd $(CLIENT) && npm ci --no-audit --no-fund
 	touch $@
 
 $(VENV)/.installed: requirements.txt
