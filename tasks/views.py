@@ -281,11 +281,14 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             sort = request.query_params.get("sort", DEFAULT_SORT)
             scope = self._scope()
             if scope is None:
-                tasks, first_page = self.filter_queryset(self.get_queryset()), None
+                filtered = self.filter_queryset(self.get_queryset())  # here, so that a bad filter is a 400 first
+                tasks, first_page = (lambda: filtered), None
             else:
                 kind, list_id = scope
-                tasks = scoped_tasks(request.user.pk, kind, list_id)
                 values = {"list_id": list_id} if kind == ONE_LIST else {}
+
+                def tasks() -> QuerySet[Task]:
+                    return scoped_tasks(request.user.pk, kind, list_id)
 
                 def first_page(sort: str, count: int) -> list[Task]:
                     return first_page_query(sort, count, kind).fetch(owner_id=request.user.pk, **values)
