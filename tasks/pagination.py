@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from tasks.ordering import CursorInvalid, after, make_cursor, sorted_tasks
+from tasks.ordering import CursorInvalid, after, row_cursor, sorted_rows
 
 
 class LinkHeaderPagination(BasePagination):
@@ -35,12 +35,13 @@ class LinkHeaderPagination(BasePagination):
         tasks: Callable[[], QuerySet],
         request: Request,
         sort: str,
-        first_page: Callable[[str, int], list[Any]] | None = None,
-    ) -> list[Any]:
-        """A page of the task list under `sort`, from `cursor`, `offset` or the start. `first_page(sort, count)`,
-        when given, reads the first `count` rows of `tasks()` under `sort` (as `sorted_tasks` orders them, with
-        their sort keys) some faster way; the page from the start is read through it, and then `tasks()` is not
-        called: building a queryset the page does not read was a tenth of the list's Python."""
+        columns: Sequence[str],
+        first_page: Callable[[str, int], list[tuple[Any, ...]]] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """A page of the task list under `sort`, from `cursor`, `offset` or the start: each task a tuple of its
+        `columns` and its sort keys (`sorted_rows`). `first_page(sort, count)`, when given, reads the first
+        `count` of those rows some faster way; the page from the start is read through it, and then `tasks()` is
+        not called: building a queryset the page does not read was a tenth of the list's Python."""
         self.request = request
         self.limit = self.int_param(request, "limit", self.default_limit, 1, self.max_limit)
         cursor = request.query_params.get("cursor")
@@ -50,7 +51,7 @@ class LinkHeaderPagination(BasePagination):
         if first_page is not None and cursor is None and self.offset == 0:
             page = first_page(sort, self.limit + 1)
         else:
-            rows = sorted_tasks(tasks().order_by(), sort)
+            rows = sorted_rows(tasks().order_by(), sort, columns)
             if cursor is not None:
                 try:
                     rows = after(rows, sort, cursor)
@@ -62,7 +63,7 @@ class LinkHeaderPagination(BasePagination):
             page = list(rows[self.offset : self.offset + self.limit + 1])
         self.has_next = len(page) > self.limit
         page = page[: self.limit]
-        self.next_cursor = make_cursor(page[-1], sort) if self.has_next else None
+        self.next_cursor = row_cursor(page[-1], sort) if self.has_next else None
         return page
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
