@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
+import orjson
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
@@ -36,6 +37,11 @@ def iso_datetime(moment: datetime | None, zone: tzinfo) -> str | None:
     """DRF's rendering of a date-time: ISO 8601 in the current time zone (UTC), with Z for +00:00."""
     if moment is None:
         return None
+    if zone is UTC and moment.tzinfo is UTC:
+        # What the database gives, in the API's zone: orjson writes the same text (microseconds only when there
+        # are any, four-digit years, Z) four times faster than `isoformat`, a tenth of a list request's
+        # time. Property-tested against the general way below.
+        return orjson.dumps(moment, option=orjson.OPT_UTC_Z)[1:-1].decode()
     text = moment.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 

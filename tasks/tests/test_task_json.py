@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone as django_timezone
+from hypothesis import example, given
+from hypothesis import strategies as st
+from rest_framework.utils.encoders import JSONEncoder
 
 from authn.models import User
 from tasks.models import Task
-from tasks.serializers import output_zone, task_json
+from tasks.serializers import iso_datetime, output_zone, task_json
 
 MOMENTS = [
     datetime(1, 1, 2, tzinfo=UTC),
@@ -25,6 +29,19 @@ def test_date_times_read_the_same_in_the_output_zone_as_in_the_current_zone(alic
         for moment in MOMENTS:
             task = Task(pk=1, owner=alice, title="t", created_at=moment, updated_at=moment, due_at=moment)
             assert task_json(task, output_zone()) == task_json(task, django_timezone.get_current_timezone())
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+@example(datetime(1, 1, 1, tzinfo=UTC))
+@example(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+@example(datetime(999, 1, 1, 0, 0, 0, 10, tzinfo=UTC))
+def test_a_utc_date_time_reads_as_drf_writes_it(moment: datetime) -> None:
+    """`iso_datetime`'s shortcut for the database's UTC date-times in the API's zone (orjson) writes what DRF's
+    encoder and the general way write."""
+    general = moment.isoformat()
+    general = general[:-6] + "Z" if general.endswith("+00:00") else general
+    assert iso_datetime(moment, UTC) == general == JSONEncoder().default(moment)
+    assert iso_datetime(moment, UTC) == iso_datetime(moment, ZoneInfo("UTC"))  # the general way
 
 
 def test_in_utc_the_output_zone_is_the_tzinfo_the_database_gives() -> None:
