@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, ValuesListIterable
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
@@ -23,7 +23,7 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     positions: tuple[tuple[int, str], ...]  # (index in params, name of the value)
-    model: type[Model]
+    model: type[Model] | None  # None: rows as tuples (values_list)
     fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
     converters: tuple[tuple[int, list[Any], Any], ...]  # (column, converters, expression), as Django applies them
     annotations: tuple[tuple[str, int], ...]  # (attribute, column)
@@ -34,8 +34,9 @@ class CompiledQuery(Generic[M]):
     """`build(**values)` (a queryset of one model, its values integers) compiled by Django once per database
     alias, then run with other values of the same names: `fetch(**values)` returns the model instances the
     queryset would, made as Django's ModelIterable makes them (converters, `from_db`, annotations set as
-    attributes). Querysets that select related rows, defer fields, prefetch or yield other than model
-    instances are refused when compiled; one that locks its rows (`select_for_update`) runs only within a
+    attributes), or for a `values_list()` queryset its tuples, converted as Django's ValuesListIterable does.
+    Querysets that select related rows, defer fields, prefetch or yield anything else (`values()`, flat or
+    named tuples) are refused when compiled; one that locks its rows (`select_for_update`) runs only within a
     transaction, as Django's own. Tests hold its rows equal to the queryset's own.
 
     The compiled SQL depends only on the code and the database backend, so a copy per process needs no
@@ -47,7 +48,7 @@ class CompiledQuery(Generic[M]):
         self.names = names
         self._compiled: dict[str, _Compiled] = {}
 
-    def fetch(self, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[M]:
+    def fetch(self, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[Any]:
         compiled = self._compiled.get(using) or self._compile(using)
         params = list(compiled.params)
         for index, name in compiled.positions:
@@ -61,6 +62,8 @@ class CompiledQuery(Generic[M]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
+        if compiled.model is None:
+            return self._tuples(rows, compiled, connection)
         start, end, attnames = compiled.fields
         model: Any = compiled.model
         instances = []
@@ -78,12 +81,28 @@ class CompiledQuery(Generic[M]):
             instances.append(instance)
         return instances
 
+    @staticmethod
+    def _tuples(rows: list[tuple[Any, ...]], compiled: _Compiled, connection: Any) -> list[tuple[Any, ...]]:
+        """The rows of a values_list() queryset, converted as Django's `SQLCompiler.results_iter` does."""
+        if not compiled.converters:
+            return rows
+        converted = []
+        for row in rows:
+            values = list(row)
+            for column, converters, expression in compiled.converters:
+                value = values[column]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                values[column] = value
+            converted.append(tuple(values))
+        return converted
+
     def _compile(self, using: str) -> _Compiled:
         sentinels = {name: SENTINEL_BASE - i for i, name in enumerate(self.names)}
         queryset = self.build(**sentinels).using(using)
         query = queryset.query
         if (
-            queryset._iterable_class is not ModelIterable
+            queryset._iterable_class not in (ModelIterable, ValuesListIterable)
             or queryset._prefetch_related_lookups
             or queryset._known_related_objects
             or query.select_related
@@ -99,15 +118,22 @@ class CompiledQuery(Generic[M]):
         )
         if sorted({name for _, name in positions}) != sorted(self.names):
             raise ValueError(f"not every value of {self.names} reached the SQL as a parameter: {sql}")
-        select_fields = compiler.klass_info["select_fields"]
-        start, end = select_fields[0], select_fields[-1] + 1
-        attnames = [column[0].target.attname for column in compiler.select[start:end]]
-        converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+        selected = [column[0] for column in compiler.select[: compiler.col_count]]
+        if queryset._iterable_class is ValuesListIterable:
+            if compiler.has_composite_fields(selected):
+                raise ValueError("CompiledQuery does not take composite fields")
+            model, start, end, attnames = None, 0, 0, []
+        else:
+            select_fields = compiler.klass_info["select_fields"]
+            start, end = select_fields[0], select_fields[-1] + 1
+            attnames = [column[0].target.attname for column in compiler.select[start:end]]
+            model = compiler.klass_info["model"]
+        converters = compiler.get_converters(selected)
         compiled = _Compiled(
             sql=sql,
             params=tuple(params),
             positions=positions,
-            model=compiler.klass_info["model"],
+            model=model,
             fields=(start, end, attnames),
             converters=tuple((column, funcs, expression) for column, (funcs, expression) in converters.items()),
             annotations=tuple(compiler.annotation_col_map.items()),

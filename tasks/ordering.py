@@ -11,6 +11,7 @@ Tasks without a due date sort last either way: their key is the last (or first) 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,6 +66,11 @@ def sorted_tasks(queryset: QuerySet, sort: str) -> QuerySet:
     )
 
 
+def sorted_rows(queryset: QuerySet, sort: str, columns: Sequence[str]) -> QuerySet:
+    """`sorted_tasks`, each task a tuple: its `columns`, then its sort keys (what `row_cursor` reads)."""
+    return sorted_tasks(queryset, sort).values_list(*columns, *[_name(i) for i in range(len(SORT_KEYS[sort]))])
+
+
 def after(queryset: QuerySet, sort: str, cursor: str) -> QuerySet:
     """The rows of a `sorted_tasks` queryset strictly after the row the cursor was made from."""
     keys = SORT_KEYS[sort]
@@ -80,7 +86,16 @@ def after(queryset: QuerySet, sort: str, cursor: str) -> QuerySet:
 
 
 def make_cursor(row: Any, sort: str) -> str:
-    values = [getattr(row, _name(i)) for i in range(len(SORT_KEYS[sort]))]
+    """The cursor after a task of a `sorted_tasks` queryset."""
+    return _signed(sort, [getattr(row, _name(i)) for i in range(len(SORT_KEYS[sort]))])
+
+
+def row_cursor(row: Sequence[Any], sort: str) -> str:
+    """The cursor after a row of `sorted_rows`, which ends with its sort keys."""
+    return _signed(sort, row[-len(SORT_KEYS[sort]) :])
+
+
+def _signed(sort: str, values: Sequence[Any]) -> str:
     encoded = [value.isoformat() if isinstance(value, datetime) else value for value in values]
     return signing.dumps([sort, encoded], salt=CURSOR_SALT, compress=True)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
+import orjson
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
@@ -35,6 +37,11 @@ def iso_datetime(moment: datetime | None, zone: tzinfo) -> str | None:
     """DRF's rendering of a date-time: ISO 8601 in the current time zone (UTC), with Z for +00:00."""
     if moment is None:
         return None
+    if zone is UTC and moment.tzinfo is UTC:
+        # What the database gives, in the API's zone: orjson writes the same text (microseconds only when there
+        # are any, four-digit years, Z) four times faster than `isoformat`, a tenth of a list request's
+        # time. Property-tested against the general way below.
+        return orjson.dumps(moment, option=orjson.OPT_UTC_Z)[1:-1].decode()
     text = moment.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
@@ -47,29 +54,73 @@ def output_zone() -> tzinfo:
     return UTC if getattr(zone, "key", None) == "UTC" else zone
 
 
+# A task's columns as the list reads them (`values_list`), in the order `task_row_json` takes them.
+TASK_ROW = (
+    "id",
+    "title",
+    "description",
+    "completed",
+    "created_at",
+    "updated_at",
+    "priority",
+    "tags",
+    "due_at",
+    "remind_at",
+    "recurrence",
+    "completed_at",
+    "task_list_id",
+    "parent_id",
+    "position",
+)
+_task_row = operator.attrgetter(*TASK_ROW)
+
+
 def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
     """A task as the API sends it, date-times in `zone`: the current time zone, which a list looks up once
-    per page rather than once per task. Written out rather than field by field: the list serializes up to 500
-    of these per request, and this is several times faster than DRF's generic path, with the same output
-    (tested)."""
-    recurrence = task.recurrence
+    per page rather than once per task. `task_row_json` of the task's attributes: one writer of a task's
+    JSON, whether the task was read as an instance or as a row."""
+    return task_row_json(_task_row(task), task.owner.better_auth_id, zone)
+
+
+def task_row_json(row: Sequence[Any], user_id: str, zone: tzinfo) -> dict[str, Any]:
+    """A task as the API sends it, from its `TASK_ROW` values (what follows them in `row` is left alone) and its
+    owner's Better Auth id. The list's pages are read as such rows: building a model instance per task was a
+    quarter of a page's Python. Written out rather than field by field: the list serializes up to 500 of these
+    per request, and this is several times faster than DRF's generic path, with the same output (tested)."""
+    (
+        pk,
+        title,
+        description,
+        completed,
+        created_at,
+        updated_at,
+        priority,
+        tags,
+        due_at,
+        remind_at,
+        recurrence,
+        completed_at,
+        list_id,
+        parent_id,
+        position,
+    ) = row[: len(TASK_ROW)]
     return {
-        "id": task.pk,
-        "user_id": task.owner.better_auth_id,
-        "title": task.title,
-        "description": task.description,
-        "completed": task.completed,
-        "created_at": iso_datetime(task.created_at, zone),
-        "updated_at": iso_datetime(task.updated_at, zone),
-        "priority": PRIORITY_LABELS[task.priority],
-        "tags": list(task.tags),
-        "due_at": iso_datetime(task.due_at, zone),
-        "remind_at": iso_datetime(task.remind_at, zone),
+        "id": pk,
+        "user_id": user_id,
+        "title": title,
+        "description": description,
+        "completed": completed,
+        "created_at": iso_datetime(created_at, zone),
+        "updated_at": iso_datetime(updated_at, zone),
+        "priority": PRIORITY_LABELS[priority],
+        "tags": list(tags),
+        "due_at": iso_datetime(due_at, zone),
+        "remind_at": iso_datetime(remind_at, zone),
         "recurrence": public_rule(recurrence) if recurrence else None,
-        "completed_at": iso_datetime(task.completed_at, zone),
-        "list_id": task.task_list_id,
-        "parent_id": task.parent_id,
-        "position": task.position,
+        "completed_at": iso_datetime(completed_at, zone),
+        "list_id": list_id,
+        "parent_id": parent_id,
+        "position": position,
     }
 
 

@@ -33,9 +33,10 @@ from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
 from tasks.models import Task, TaskList, TaskTag
 from tasks.order_keys import NotASibling
-from tasks.ordering import DEFAULT_SORT, SORT_KEYS, sorted_tasks
+from tasks.ordering import DEFAULT_SORT, SORT_KEYS, sorted_rows
 from tasks.pagination import LinkHeaderPagination
 from tasks.serializers import (
+    TASK_ROW,
     SyncPageSerializer,
     TagCountSerializer,
     TaskCompleteSerializer,
@@ -46,6 +47,7 @@ from tasks.serializers import (
     output_zone,
     sync_change,
     task_json,
+    task_row_json,
 )
 from tasks.services import (
     SubtaskRejected,
@@ -122,16 +124,16 @@ def scoped_tasks(owner_id: int, scope: str, list_id: int = 0) -> QuerySet[Task]:
 @lru_cache(maxsize=64)  # sorts x scopes x the page sizes clients use; another is compiled again when it comes back
 def first_page_query(sort: str, count: int, scope: str = ALL) -> CompiledQuery[Task]:
     """The first `count` of a user's tasks (or of one list's, or the inbox's) under `sort`, as the list reads
-    them without other filters (its usual calls), compiled once per process."""
+    them without other filters (its usual calls): rows of `TASK_ROW` and sort keys, compiled once per process."""
+
+    def rows(tasks: QuerySet[Task]) -> QuerySet[Task]:
+        return sorted_rows(tasks.order_by(), sort, TASK_ROW)[:count]
+
     if scope == ONE_LIST:
         return CompiledQuery(
-            lambda owner_id, list_id: sorted_tasks(scoped_tasks(owner_id, scope, list_id).order_by(), sort)[:count],
-            "owner_id",
-            "list_id",
+            lambda owner_id, list_id: rows(scoped_tasks(owner_id, scope, list_id)), "owner_id", "list_id"
         )
-    return CompiledQuery(
-        lambda owner_id: sorted_tasks(scoped_tasks(owner_id, scope).order_by(), sort)[:count], "owner_id"
-    )
+    return CompiledQuery(lambda owner_id: rows(scoped_tasks(owner_id, scope)), "owner_id")
 
 
 SYNC_DEFAULT_LIMIT = 100
@@ -281,18 +283,22 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             sort = request.query_params.get("sort", DEFAULT_SORT)
             scope = self._scope()
             if scope is None:
-                tasks, first_page = self.filter_queryset(self.get_queryset()), None
+                filtered = self.filter_queryset(self.get_queryset())  # here, so that a bad filter is a 400 first
+                tasks, first_page = (lambda: filtered), None
             else:
                 kind, list_id = scope
-                tasks = scoped_tasks(request.user.pk, kind, list_id)
                 values = {"list_id": list_id} if kind == ONE_LIST else {}
 
-                def first_page(sort: str, count: int) -> list[Task]:
+                def tasks() -> QuerySet[Task]:
+                    return scoped_tasks(request.user.pk, kind, list_id)
+
+                def first_page(sort: str, count: int) -> list[tuple[Any, ...]]:
                     return first_page_query(sort, count, kind).fetch(owner_id=request.user.pk, **values)
 
-            page = [self._owned(task) for task in self.paginator.paginate_tasks(tasks, request, sort, first_page)]
-            zone = output_zone()
-            return self.get_paginated_response([task_json(task, zone) for task in page])
+            rows = self.paginator.paginate_tasks(tasks, request, sort, TASK_ROW, first_page)
+            # Every row is the caller's task (the queryset and the compiled query are scoped to them).
+            user_id, zone = request.user.better_auth_id, output_zone()
+            return self.get_paginated_response([task_row_json(row, user_id, zone) for row in rows])
         if request.query_params.get("sort", "updated") != "updated":
             raise ValidationError({"sort": ["With updated_since, changes come oldest first; leave sort out."]})
         tasks = self.filter_queryset(self.get_queryset())
