@@ -25,22 +25,26 @@ differently), with the URL's host in `Host` and in TLS (SNI and certificate chec
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
 import ipaddress
 import logging
 import math
 import random
 import secrets
 import socket
+import ssl
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import urllib3
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -64,6 +68,11 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 JITTER = 0.1
 # Receivers are sent this many requests at once at most, per `deliver_due` call.
 MAX_THREADS = 8
+# The worker's sending threads (DeliveryPump), and how many of them one user's deliveries may hold at once.
+SENDERS = 16
+PER_OWNER = 4
+# How webhooks' TLS is checked: the system's certificate authorities, host names verified.
+TLS_CONTEXT = ssl.create_default_context()
 # A lease outlasts the request's timeout by this much: the claim, the signing and the recording.
 LEASE_MARGIN_SECONDS = 15
 
@@ -156,6 +165,8 @@ class Attempt:
     url: str
     body: bytes
     headers: dict[str, str]
+    endpoint_id: int = 0
+    owner_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,9 +178,37 @@ class Outcome:
     error: str = ""
 
 
+class Deadline:
+    """Ends a request at a moment, whatever the receiver does: a socket timeout bounds each read, not the whole
+    exchange, and a receiver that sends its answer a byte every few seconds would hold a worker for as long as it
+    likes. At the deadline the connection is shut down from a timer thread, which ends any read in progress."""
+
+    def __init__(self, seconds: float) -> None:
+        self.socket: socket.socket | None = None
+        self.expired = False
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self.socket is not None:
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+        if self.socket is not None:
+            self.socket.close()
+
+
 class Sender:
-    """Makes one attempt's POST, bounded by `timeout` seconds, to the address its host was checked to be at.
-    `timer` measures how long it took (a test may replace it)."""
+    """Makes one attempt's POST to the address its host was checked to be at, ended after `timeout` seconds in all
+    (connecting, TLS, sending, and the answer's status line and headers; its body is never read). `timer` measures
+    how long it took (a test may replace it)."""
 
     timer: Callable[[], float] = time.monotonic
 
@@ -191,46 +230,42 @@ class Sender:
             address = resolve(host, port, allow_private=self.allow_private)
         except AddressRefused as e:
             return done(None, str(e))
-        pool_options: dict[str, object] = {
-            "timeout": urllib3.Timeout(total=self.timeout),
-            "retries": False,
-            "maxsize": 1,
-        }
-        if https:
-            pool = urllib3.HTTPSConnectionPool(
-                address, port, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED", **pool_options
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(address, port, **pool_options)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        try:
-            response = pool.urlopen(
-                "POST",
-                path,
-                body=attempt.body,
-                headers={**attempt.headers, "host": parts.netloc},
-                redirect=False,
-                retries=False,
-                assert_same_host=False,
-                preload_content=False,
-            )
-            status = response.status
-            response.close()  # the body is not read: a receiver cannot hold the worker by sending one slowly
-        except urllib3.exceptions.NewConnectionError:
-            return done(None, f"could not connect to {host}:{port}")
-        except urllib3.exceptions.TimeoutError:
-            return done(None, f"no answer within {self.timeout:g} s")
-        except urllib3.exceptions.SSLError:
-            return done(None, "TLS handshake or certificate check failed")
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            return done(None, f"connection failed ({type(e).__name__})")
-        finally:
-            pool.close()
+        with Deadline(self.timeout) as deadline:
+            try:
+                status = self._post(deadline, address, port, host if https else None, path, attempt, parts.netloc)
+            except ssl.SSLError:
+                return done(None, "TLS handshake or certificate check failed")
+            except (OSError, http.client.HTTPException) as e:
+                if deadline.expired or isinstance(e, TimeoutError):
+                    return done(None, f"no answer within {self.timeout:g} s")
+                if isinstance(e, ConnectionRefusedError):
+                    return done(None, f"could not connect to {host}:{port}")
+                return done(None, f"connection failed ({type(e).__name__})")
         if 200 <= status < 300:
             return done(status)
         if 300 <= status < 400:
             return done(status, f"answered {status}: redirects are not followed")
         return done(status, f"answered {status}")
+
+    def _post(
+        self,
+        deadline: Deadline,
+        address: str,
+        port: int,
+        tls_host: str | None,
+        path: str,
+        attempt: Attempt,
+        netloc: str,
+    ) -> int:
+        """The status of the receiver's answer; the connection is the deadline's to end."""
+        deadline.socket = socket.create_connection((address, port), timeout=self.timeout)
+        if tls_host is not None:  # TLS to the address checked, for the URL's host name (SNI, certificate)
+            deadline.socket = TLS_CONTEXT.wrap_socket(deadline.socket, server_hostname=tls_host)
+        connection = http.client.HTTPConnection(address, port, timeout=self.timeout)
+        connection.sock = deadline.socket  # already connected: http.client sends on it as it is
+        connection.request("POST", path, body=attempt.body, headers={**attempt.headers, "host": netloc})
+        return connection.getresponse().status  # no redirect followed, no body read
 
 
 def retry_delay(attempts: int, rand: Callable[[], float] = random.random) -> timedelta:
@@ -293,16 +328,22 @@ def due_deliveries(now: datetime) -> QuerySet[Delivery]:
     )
 
 
-def claim(*, now: datetime, limit: int, lease: datetime) -> list[Attempt]:
+def claim(*, now: datetime, limit: int, lease: datetime, busy: Iterable[Attempt] | None = None) -> list[Attempt]:
     """Lease up to `limit` due deliveries (oldest due first) to this worker and prepare their requests; other
-    workers skip the rows locked here, and then see the lease."""
+    workers skip the rows locked here, and then see the lease. With `busy` (the attempts this worker has in
+    flight), it takes none for an endpoint that has one in flight, one per endpoint, and at most PER_OWNER in
+    flight for one user: one user's slow receivers cannot take every sending thread."""
     with transaction.atomic():
-        deliveries = list(
+        candidates = (
             due_deliveries(now)
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "endpoint")
-            .order_by("next_attempt_at", "id")[:limit]
+            .order_by("next_attempt_at", "id")
         )
+        if busy is None:
+            deliveries = list(candidates[:limit])
+        else:
+            deliveries = _fairly(list(candidates[: limit * 4]), limit, list(busy))
         if not deliveries:
             return []
         Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(leased_until=lease)
@@ -311,8 +352,36 @@ def claim(*, now: datetime, limit: int, lease: datetime) -> list[Attempt]:
     for delivery in deliveries:
         body = cloudevent_bytes(delivery.event)
         headers = signed_headers(endpoint=delivery.endpoint, event=delivery.event, body=body, sent_at=sent_at, now=now)
-        attempts.append(Attempt(delivery.pk, lease, delivery.endpoint.url, body, headers))
+        attempts.append(
+            Attempt(
+                delivery.pk,
+                lease,
+                delivery.endpoint.url,
+                body,
+                headers,
+                delivery.endpoint_id,
+                delivery.endpoint.owner_id,
+            )
+        )
     return attempts
+
+
+def _fairly(candidates: list[Delivery], limit: int, busy: list[Attempt]) -> list[Delivery]:
+    """Up to `limit` of the candidates, in order, none for an endpoint already sending, and no user past PER_OWNER
+    deliveries in flight."""
+    endpoints = {attempt.endpoint_id for attempt in busy}
+    owners = Counter(attempt.owner_id for attempt in busy)
+    chosen = []
+    for delivery in candidates:
+        owner = delivery.endpoint.owner_id
+        if delivery.endpoint_id in endpoints or owners[owner] >= PER_OWNER:
+            continue
+        chosen.append(delivery)
+        endpoints.add(delivery.endpoint_id)
+        owners[owner] += 1
+        if len(chosen) == limit:
+            break
+    return chosen
 
 
 def record(attempt: Attempt, outcome: Outcome, *, now: datetime, rand: Callable[[], float] = random.random) -> None:
@@ -382,3 +451,53 @@ def deliver_due(*, now: datetime | None = None, limit: int = 50) -> int:
         for future in as_completed(futures):
             record(futures[future], future.result(), now=clock())
     return len(attempts)
+
+
+class DeliveryPump:
+    """The worker's webhook sender: SENDERS threads, each taking the next due delivery as soon as it is free, so a
+    receiver that is slow holds one thread for at most WEBHOOK_TIMEOUT_SECONDS, never a round of everyone's
+    deliveries; one delivery per endpoint and PER_OWNER per user in flight at once (`claim`). `pump` claims work
+    for the free threads and returns at once; the sending and recording run in the threads."""
+
+    def __init__(self, senders: int = SENDERS) -> None:
+        self.senders = senders
+        self.pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="webhook")
+        self.lock = threading.Lock()
+        self.in_flight: dict[int, Attempt] = {}
+
+    def pump(self, *, now: datetime | None = None) -> int:
+        """Claim due deliveries for the free threads and start them; returns how many it started."""
+        with self.lock:
+            free = self.senders - len(self.in_flight)
+            busy = list(self.in_flight.values())
+        if free <= 0:
+            return 0
+        now = now or timezone.now()
+        lease = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+        attempts = claim(now=now, limit=free, lease=lease, busy=busy)
+        sender = Sender(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+        for attempt in attempts:
+            with self.lock:
+                self.in_flight[attempt.delivery_id] = attempt
+            self.pool.submit(self._send, sender, attempt)
+        return len(attempts)
+
+    def _send(self, sender: Sender, attempt: Attempt) -> None:
+        try:
+            outcome = sender.send(attempt)
+            record(attempt, outcome, now=timezone.now())
+        except DatabaseError:
+            # The lease runs out and the delivery is sent again: at least once.
+            logger.warning("recording webhook delivery %s failed", attempt.delivery_id, exc_info=True)
+            close_old_connections()
+        finally:
+            with self.lock:
+                self.in_flight.pop(attempt.delivery_id, None)
+
+    def busy(self) -> int:
+        with self.lock:
+            return len(self.in_flight)
+
+    def close(self) -> None:
+        """Wait for the deliveries in flight (each ends within WEBHOOK_TIMEOUT_SECONDS), then stop the threads."""
+        self.pool.shutdown(wait=True)

@@ -1,5 +1,6 @@
-"""The worker: one loop that relays the outbox (webhook deliveries, the broker), sends due webhooks and fires
-reminders, each job on its own schedule, recording when it last ran (its health check reads that). Several
+"""The worker: one loop that relays the outbox (webhook deliveries, the broker), starts due webhooks (sent from
+the delivery pump's threads, events.webhooks.DeliveryPump) and fires reminders, each job on its own schedule,
+recording when it last ran (its health check reads that). Several
 workers, on one machine or several, may run at once: each job claims its rows with SKIP LOCKED (or, for the
 broker, takes a lock that keeps one task's events in order)."""
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from events.models import WorkerBeat
 from events.relay import BrokerUnavailable, Publisher, dispatch, publish
 from events.reminders import fire_due_reminders
-from events.webhooks import deliver_due
+from events.webhooks import DeliveryPump
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class Worker:
     def __init__(self, *, broker_url: str | None = None, name: str = "") -> None:
         url = settings.BROKER_URL if broker_url is None else broker_url
         self.publisher = Publisher(url) if url else None
+        # Webhooks are sent from the pump's own threads: a slow receiver never holds up the relay or reminders.
+        self.pump = DeliveryPump()
         self.name = name or f"{socket.gethostname()}:{threading.get_native_id()}"
         self.next_reminders = self.next_beat = 0.0
         self.warned: dict[str, float] = {}
@@ -74,7 +77,7 @@ class Worker:
         jobs: list[tuple[str, Callable[[], int]]] = [("dispatch", lambda: dispatch(now=self.now()))]
         if self.publisher is not None:
             jobs.append(("publish", lambda: publish(self.publisher, now=self.now())))  # type: ignore[arg-type]
-        jobs.append(("deliver", lambda: deliver_due(now=self.now())))
+        jobs.append(("deliver", lambda: self.pump.pump(now=self.now())))
         if self.clock() >= self.next_reminders:
             self.next_reminders = self.clock() + settings.REMINDER_TICK_SECONDS
             jobs.append(("reminders", self._reminders))
@@ -106,5 +109,6 @@ class Worker:
                 if not any(done.values()):
                     stop.wait(settings.WORKER_POLL_SECONDS)
         finally:
+            self.pump.close()
             if self.publisher is not None:
                 self.publisher.close()

@@ -7,7 +7,9 @@ listens (events.apps) and writes each change to its outbox; `tasks` never import
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +34,8 @@ class Change:
 
 Listener = Callable[[list[Change]], None]
 _listeners: list[Listener] = []
+# The changes held back by `in_change_order` in this thread (None: tell at once).
+_held = threading.local()
 
 
 def listen(listener: Listener) -> None:
@@ -43,9 +47,30 @@ def listen(listener: Listener) -> None:
 def tell(changes: Iterable[Change]) -> None:
     """Tell the listeners about these changes, in their order; call it inside the write's transaction."""
     told = list(changes)
-    if told:
+    held = getattr(_held, "changes", None)
+    if held is not None:
+        held.extend(told)
+    elif told:
         for listener in _listeners:
             listener(told)
+
+
+@contextmanager
+def in_change_order() -> Iterator[None]:
+    """Hold what is told inside back, then tell it in the order of the change numbers: a write whose changes are
+    made in another order than they were numbered (completing a recurring task numbers its completion first, then
+    makes its next occurrence) still tells them in their feed's order. Inside the write's transaction; nothing is
+    told when the block fails."""
+    if getattr(_held, "changes", None) is not None:  # nested: the outermost tells
+        yield
+        return
+    _held.changes = []
+    try:
+        yield
+        held = sorted(_held.changes, key=lambda change: (change.owner_id, change.seq))
+    finally:
+        _held.changes = None
+    tell(held)
 
 
 def task_saved(task: Task, action: Action = "updated") -> Change:

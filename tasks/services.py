@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from authn.models import User
 from evotodo.queries import CompiledQuery
-from tasks.changes import Action, task_deleted, task_saved, tell
+from tasks.changes import Action, in_change_order, task_deleted, task_saved, tell
 from tasks.datetimes import in_range
 from tasks.models import (
     MAX_DEPTH,
@@ -217,7 +217,7 @@ def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | Non
 def task_create(*, owner: User, data: dict[str, Any]) -> Task:
     """Create a task for `owner` from validated data."""
     fields = {key: value for key, value in data.items() if key not in ("recurrence", "parent_id", "task_list_id")}
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), in_change_order():
         task = Task(owner=owner, change_seq=claim_change_seq(owner.pk), **fields)
         if "parent_id" in data or "task_list_id" in data:
             _place(task, data)
@@ -233,7 +233,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
 
 def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
     """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), in_change_order():
         locked, seq = _lock(task, if_match)
         reminded = locked.remind_at
         for field, value in data.items():
@@ -269,7 +269,7 @@ def completion_action(was_completed: bool, completed: bool) -> Action:
 def task_complete(*, task: Task, completed: bool | None = None, if_match: str | None = None) -> Task:
     """Set `completed` (toggle when None) under a row lock; completing a recurring task, in the same
     transaction, creates its next occurrence, once. The result carries it as `completion_next`."""
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), in_change_order():
         locked, seq = _lock(task, if_match)
         was_completed = locked.completed
         _set_completed(locked, (not locked.completed) if completed is None else completed)
@@ -406,7 +406,7 @@ def task_save_from_admin(*, task: Task, previous_owner_id: int | None, was_compl
     """An admin's edit: a new version and change number; completing or reopening it follows the same rules
     as the API (completed_at, a recurring task's next occurrence); a task given to another owner leaves a
     tombstone in the previous owner's feed and arrives in the new owner's as a new change."""
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), in_change_order():
         if task.completed != was_completed:
             completed, task.completed = task.completed, was_completed
             _set_completed(task, completed)

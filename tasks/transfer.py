@@ -239,8 +239,11 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
         result = ImportResult(len(new_lists), len(document["lists"]) - len(new_lists), len(document["tasks"]))
         if dry_run:
             return result
+        # The first number, taken for the lock, is the first new row's: numbers skip nothing an event could tell.
         count = len(new_lists) + len(document["tasks"])
-        number = claim_change_seq(owner.pk, count) - count + 1 if count else first
+        if count > 1:
+            claim_change_seq(owner.pk, count - 1)
+        number = first
         last = max((item.position for item in existing.values()), default=None)
         lists: dict[int, TaskList] = {}
         told: list[Change] = []

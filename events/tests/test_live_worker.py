@@ -32,20 +32,22 @@ BROKER_URL = os.environ.get("BROKER_TEST_URL", "amqp://guest:guest@127.0.0.1:567
 class Receiver:
     """A webhook receiver on 127.0.0.1: every request's headers and body, in a queue."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0) -> None:
         got: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+        stopping = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 got.put(({key.lower(): value for key, value in self.headers.items()}, body))
+                stopping.wait(delay)  # a slow receiver: answers after `delay` seconds
                 self.send_response(204)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.got = got
+        self.got, self.stopping = got, stopping
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -60,6 +62,7 @@ class Receiver:
         return received
 
     def close(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
 
 
@@ -219,3 +222,26 @@ def test_task_events_reach_rabbitmq_in_order(stack: tuple[LiveServer, Workers]) 
     assert [(event["type"], event["subject"]) for event in got] == [
         (f"com.evotodo.task.{kind}", f"tasks/{task['id']}") for kind in ("created", "completed", "deleted")
     ]
+
+
+def test_a_receiver_that_hangs_does_not_delay_another_users_webhooks(
+    stack: tuple[LiveServer, Workers], receiver: Receiver
+) -> None:
+    server, _ = stack
+    hanging = Receiver(delay=60)  # past WEBHOOK_TIMEOUT_SECONDS (10): each attempt to it takes the whole timeout
+    try:
+        carol = server.token(f"carol-{uuid.uuid4().hex[:8]}")
+        make_webhook(server, carol, hanging.url, ["*"])
+        for n in range(6):
+            server.call("POST", "/api/tasks", carol, {"title": f"to a receiver that hangs {n}"})
+        assert len(hanging.wait(1, timeout=10)) == 1  # the worker is waiting on carol's receiver now
+        alice = server.token(f"alice-{uuid.uuid4().hex[:8]}")
+        make_webhook(server, alice, receiver.url, ["task.created"])
+        started = time.monotonic()
+        status, task = server.call("POST", "/api/tasks", alice, {"title": "not held up"})
+        assert status == 201
+        (delivery,) = receiver.wait(1, timeout=15)
+        assert json.loads(delivery[1])["data"]["task"]["id"] == task["id"]
+        assert time.monotonic() - started < 4
+    finally:
+        hanging.close()
