@@ -225,7 +225,9 @@ X_FRAME_OPTIONS = "DENY"
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["Link", "ETag", "Idempotent-Replayed"]
+# What a browser app may read of a response: pagination, caching, replays, when to retry, the request id to quote
+# in a report, and why a token was refused.
+CORS_EXPOSE_HEADERS = ["Link", "ETag", "Idempotent-Replayed", "Retry-After", "X-Request-ID", "WWW-Authenticate"]
 CORS_ALLOW_HEADERS = [*default_cors_headers, "if-match", "if-none-match", "idempotency-key"]
 
 # Better Auth token verification, read through authn.conf.auth_settings() at call time.
