@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 ERROR_SCHEMA = {
@@ -48,6 +49,91 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
                 if status in BODY_ONLY and method not in {"post", "put", "patch"}:
                     continue
                 responses.setdefault(status, {"description": description, "content": reference})
+    return result
+
+
+# A path id as the URL matches it (`[0-9]{1,18}`, tasks.views.TaskViewSet.lookup_value_regex): an integer, as the
+# `id` of what it names. `user_id` (the Better Auth id of the path-style routes) stays a string.
+PATH_ID_PATTERN = "^[0-9]{1,18}$"
+PATH_ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 10**18 - 1}
+
+
+def type_path_ids(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Path ids are integers, like the ids in bodies: `GET /api/tasks/{id}` takes `Task.id` as it is."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "path" and (
+                    schema.get("pattern") == PATH_ID_PATTERN or schema.get("type") == "integer"
+                ):
+                    parameter["schema"] = dict(PATH_ID_SCHEMA)
+    return result
+
+
+# Members of response components that the server leaves out at times: everything else it always sends.
+SOMETIMES_SENT = {"Error": {"errors"}, "Problem": {"errors"}}
+# Members that a request may set to null but that a response never holds as null.
+NEVER_NULL_IN_RESPONSES = {"Task": {"description"}, "TaskCompletion": {"description"}}
+
+
+def describe_responses_as_sent(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Response components list every member the server always sends as `required` (nullable where it can be
+    null), so generated clients need no `?.` or `!` for what is always there; the serializers' `required` speaks
+    of requests."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") or schema.get("type") != "object" or "properties" not in schema:
+            continue
+        properties = schema["properties"]
+        schema["required"] = sorted(set(properties) - SOMETIMES_SENT.get(name, set()))
+        for field in NEVER_NULL_IN_RESPONSES.get(name, ()):
+            properties[field].pop("nullable", None)
+    return result
+
+
+def describe_request_defaults(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """A request member with a server default is optional: say the default in words rather than as `default`,
+    which generated clients (openapi-typescript) read as "always present" and so make the member required."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if not name.endswith("Request"):
+            continue
+        for field, member in schema.get("properties", {}).items():
+            if "default" not in member:
+                continue
+            said = f"Default: `{json.dumps(member.pop('default'))}`."
+            text = member.get("description", "")
+            member["description"] = f"{text}\n\n{said}" if text else said
+            if field in schema.get("required", []):
+                schema["required"].remove(field)
+    return result
+
+
+TOMBSTONE_SCHEMA = {
+    "type": "object",
+    "description": "A deleted task, in the deprecated `updated_since` list (tasks.serializers.TombstoneSerializer).",
+    "properties": {
+        "id": {"type": "integer"},
+        "deleted": {"type": "boolean", "enum": [True], "description": "Always true: tells a tombstone from a task."},
+        "updated_at": {"type": "string", "format": "date-time", "description": "When it was deleted."},
+    },
+    "required": ["deleted", "id", "updated_at"],
+}
+
+
+def describe_deprecated_list_variant(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Publish what the deprecated `GET /api/tasks?updated_since=` answers, an array of `TaskOrTombstone`, as
+    components that operation's description names: the typed 200 is the list without it (tasks only), so that
+    `data.map(task => task.title)` holds for every call the schema types."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Tombstone"] = TOMBSTONE_SCHEMA
+    schemas["TaskOrTombstone"] = {
+        "description": "An item of the deprecated `updated_since` list: a task, or a tombstone (`deleted: true`).",
+        "oneOf": [{"$ref": "#/components/schemas/Task"}, {"$ref": "#/components/schemas/Tombstone"}],
+    }
     return result
 
 

@@ -327,6 +327,10 @@ SPECTACULAR_SETTINGS = {
         "evotodo.openapi.document_errors",
         "evotodo.openapi.link_task_operations",
         "evotodo.openapi.describe_request_rules",
+        "evotodo.openapi.type_path_ids",
+        "evotodo.openapi.describe_deprecated_list_variant",
+        "evotodo.openapi.describe_request_defaults",
+        "evotodo.openapi.describe_responses_as_sent",
     ],
 }
 

@@ -15,7 +15,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -31,7 +30,7 @@ from evotodo.queries import CompiledQuery
 from tasks.filters import INBOX, AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
-from tasks.models import Task, TaskList, TaskTag
+from tasks.models import TAG_MAX_LENGTH, Task, TaskList, TaskTag
 from tasks.order_keys import NotASibling
 from tasks.ordering import DEFAULT_SORT, SORT_KEYS, sorted_tasks
 from tasks.pagination import LinkHeaderPagination
@@ -152,29 +151,38 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 CHANGED = OpenApiResponse(description="The task changed since the ETag in If-Match was read.")
 KEY_REUSED = OpenApiResponse(description="The Idempotency-Key was used for a different request.")
 LIST_RESPONSE = OpenApiResponse(
-    response=PolymorphicProxySerializer(
-        component_name="TaskOrTombstone",
-        serializers=[TaskSerializer, TombstoneSerializer],
-        resource_type_field_name=None,
-        many=True,
-    ),
-    description='Tasks, newest first; `Link: <...>; rel="next"` while more remain. With `updated_since`, the '
-    "changes since then, oldest first, deletions as tombstones.",
+    response=TaskSerializer(many=True),
+    description='Tasks, newest first (see `sort`); `Link: <...>; rel="next"` while more remain.',
+)
+# The deprecated `updated_since` turns the list into a different answer (changes oldest first, deletions as
+# tombstones), which one operation cannot type beside the list's: it is described in words and in the
+# `TaskOrTombstone` component (evotodo.openapi.describe_deprecated_list_variant), not as a typed parameter.
+LIST_DESCRIPTION = (
+    "The caller's tasks; anybody else's task is a 404, as if it did not exist.\n\n"
+    "Deprecated, and left out of the typed parameters: `updated_since=<date-time>` (use GET /api/sync) answers "
+    "with the changes since then, oldest first, deleted tasks among them as tombstones: an array of "
+    "`TaskOrTombstone` (`#/components/schemas/TaskOrTombstone`; a tombstone has `deleted: true`). It is a 410 "
+    "`sync_window_expired` past the tombstone window."
 )
 
 
 @extend_schema_view(
     list=extend_schema(
+        description=LIST_DESCRIPTION,
         parameters=[
+            OpenApiParameter("updated_since", exclude=True),
             OpenApiParameter(
-                "updated_since",
-                OpenApiTypes.DATETIME,
-                deprecated=True,
-                description="Deprecated: use GET /api/sync. Changes since a moment, by the servers' clocks: a "
-                "write that commits after a later one, or on a server whose clock is behind, can be missed.",
-            )
+                "tag",
+                {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX_LENGTH}},
+                style="form",
+                explode=True,
+                description="Repeatable (`tag=a&tag=b`): tasks with any of these tags, or all (`tag_mode`).",
+            ),
         ],
-        responses={200: LIST_RESPONSE, 410: OpenApiResponse(description="Sync window expired.")},
+        responses={
+            200: LIST_RESPONSE,
+            410: OpenApiResponse(description="`sync_window_expired`: only with the deprecated `updated_since`."),
+        },
     ),
     create=extend_schema(parameters=[IDEMPOTENCY_KEY], responses={201: TaskSerializer, 422: KEY_REUSED}),
     retrieve=extend_schema(
