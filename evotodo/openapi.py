@@ -5,13 +5,75 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from evotodo.problems import PROBLEM_JSON
+
+# Codes of errors made outside an exception class (the handlers, the middleware, DRF permission `code`s) or
+# raised with a code of their own; the exception classes' `default_code`s are found by `error_codes()`.
+OTHER_ERROR_CODES = frozenset(
+    {
+        "authorization_header_invalid",
+        "bad_request",
+        "body_malformed",
+        "csrf_failed",
+        "length_required",
+        "server_error",
+        "token_malformed",
+        "user_inactive",
+        "user_mismatch",
+    }
+)
+CODE_MODULES = ("rest_framework.", "rest_framework_simplejwt.", "authn.", "tasks.", "events.", "evotodo.")
+
+
+def error_codes() -> list[str]:
+    """Every top-level `code` the API can answer with: the `default_code` of each APIException class of DRF,
+    simplejwt and the project, each refused token's code, the input shape codes, and the rest (above)."""
+    from rest_framework.exceptions import APIException
+
+    from authn.tokens import TokenError
+    from evotodo.exceptions import SHAPE_CODES
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(sub for direct in cls.__subclasses__() for sub in subclasses(direct))]
+
+    codes = {
+        cls.__dict__["default_code"]
+        for cls in subclasses(APIException)[1:]
+        if "default_code" in cls.__dict__ and cls.__module__.startswith(CODE_MODULES)
+    }
+    codes |= {cls.code for cls in subclasses(TokenError)}
+    return sorted(codes | SHAPE_CODES | OTHER_ERROR_CODES)
+
+
 ERROR_SCHEMA = {
     "type": "object",
+    "description": "Every error of the API, unless the request asks for `application/problem+json`.",
     "required": ["detail", "code"],
     "properties": {
-        "detail": {"type": "string"},
-        "code": {"type": "string", "description": "Stable, machine-readable reason, e.g. token_expired."},
+        "detail": {"type": "string", "description": "What went wrong, for people."},
+        "code": {"$ref": "#/components/schemas/ErrorCode"},
         "errors": {"type": "object", "additionalProperties": True, "description": "Per field, for code=invalid."},
+        "index": {"type": "integer", "description": "POST /api/batch: the operation that failed."},
+    },
+}
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details: every error, when the request's Accept lists "
+    "`application/problem+json` (then `Content-Type: application/problem+json`). The members of `Error`, "
+    "plus `type` and `title`, which are the same for every error of one `code`, and `status`.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "`/problems/<code>`, relative to the API's URL: the problem type.",
+        },
+        "title": {"type": "string", "description": "The problem type in words, e.g. Token expired."},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status."},
+        "detail": {"type": "string", "description": "What went wrong this time, for people."},
+        "code": {"$ref": "#/components/schemas/ErrorCode"},
+        "errors": {"type": "object", "additionalProperties": True, "description": "Per field, for code=invalid."},
+        "index": {"type": "integer", "description": "POST /api/batch: the operation that failed."},
     },
 }
 ERRORS = {
@@ -25,9 +87,14 @@ ERRORS = {
     "413": "Request body too large.",
     "415": "Only application/json bodies are read.",
     "429": "Rate limit reached; see Retry-After.",
-    "503": "Token keys could not be fetched yet.",
+    "503": "The database, or the token keys, could not be reached: see Retry-After when given.",
 }
 BODY_ONLY = {"409", "413", "415"}
+ERROR_CONTENT = {
+    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+    PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}},
+}
+NOT_MODIFIED_HEADERS = {"ETag": {"schema": {"type": "string"}, "description": "The current ETag, unchanged."}}
 
 
 def strip_trailing_slashes(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
@@ -37,9 +104,18 @@ def strip_trailing_slashes(result: dict[str, Any], generator: Any, request: Any,
 
 
 def document_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Every API operation can answer with the JSON error shape; say so, with the statuses it uses."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    """Every API operation can answer with the JSON error shape; say so, with the statuses it uses. Every error
+    status documented, the common ones and each operation's own (410, 412, 422, ...), has the error body in
+    both shapes, so generated clients type `error`; a 304 has no body, only its ETag."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["ErrorCode"] = {
+        "type": "string",
+        "enum": error_codes(),
+        "description": "Stable, machine-readable reason, e.g. token_expired. New codes may be added: keep a "
+        "default branch.",
+    }
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
@@ -48,7 +124,13 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
             for status, description in ERRORS.items():
                 if status in BODY_ONLY and method not in {"post", "put", "patch"}:
                     continue
-                responses.setdefault(status, {"description": description, "content": reference})
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if str(status).isdigit() and int(status) >= 400:
+                    response["content"] = {media_type: dict(body) for media_type, body in ERROR_CONTENT.items()}
+                elif str(status) == "304":
+                    response.pop("content", None)
+                    response["headers"] = dict(NOT_MODIFIED_HEADERS)
     return result
 
 
@@ -74,7 +156,7 @@ def type_path_ids(result: dict[str, Any], generator: Any, request: Any, public: 
 
 
 # Members of response components that the server leaves out at times: everything else it always sends.
-SOMETIMES_SENT = {"Error": {"errors"}, "Problem": {"errors"}}
+SOMETIMES_SENT = {"Error": {"errors", "index"}, "Problem": {"errors", "index"}}
 # Members that a request may set to null but that a response never holds as null.
 NEVER_NULL_IN_RESPONSES = {"Task": {"description"}, "TaskCompletion": {"description"}}
 

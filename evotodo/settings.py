@@ -100,6 +100,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "evotodo.middleware.RequestIDMiddleware",
+    # Outside every layer that answers with an error of its own (the body limit's 413 included).
+    "evotodo.middleware.ProblemDetailsMiddleware",
     "evotodo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "evotodo.middleware.APISecurityHeadersMiddleware",
@@ -297,6 +299,8 @@ REST_FRAMEWORK = {
     # DRF's JSONRenderer output, written by orjson (evotodo/renderers.py).
     "DEFAULT_RENDERER_CLASSES": ["evotodo.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["evotodo.parsers.BoundedJSONParser"],
+    # A client that asks for problem details (errors as application/problem+json) gets JSON answers otherwise.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "evotodo.problems.ProblemAwareContentNegotiation",
     # JSON is all the API serves: `?format=` is an unknown parameter like any other, not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -4,7 +4,9 @@ error status has the error body."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,3 +195,44 @@ def test_boolean_filters_take_what_a_url_encoder_writes_for_a_boolean(alice_clie
     assert [task["title"] for task in alice_client.get("/api/tasks", {"has_due": "false"}).json()] == ["Someday"]
     both = alice_client.get("/api/tasks?tag=a&tag=b")
     assert both.status_code == 200
+
+
+# 6. and 9. Errors
+
+
+def test_every_documented_error_status_has_the_error_body_in_both_shapes(schema: dict[str, Any]) -> None:
+    for path, method, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                assert response["content"] == {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+                }, f"{method} {path} {status}"
+    retrieve = schema["paths"]["/api/tasks/{id}"]["get"]["responses"]
+    assert "content" not in retrieve["304"]
+    assert "ETag" in retrieve["304"]["headers"]
+    for status in ("410", "412", "422"):
+        assert status in {
+            **schema["paths"]["/api/tasks"]["get"]["responses"],
+            **schema["paths"]["/api/tasks/{id}"]["put"]["responses"],
+            **schema["paths"]["/api/tasks"]["post"]["responses"],
+        }
+
+
+def test_error_codes_are_one_enum_that_holds_every_code_the_source_sends(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    codes = set(components["ErrorCode"]["enum"])
+    assert components["Error"]["properties"]["code"] == {"$ref": "#/components/schemas/ErrorCode"}
+    assert components["Problem"]["properties"]["code"] == {"$ref": "#/components/schemas/ErrorCode"}
+    assert set(components["Problem"]["required"]) == {"type", "title", "status", "detail", "code"}
+    root = Path(__file__).resolve().parents[2]
+    sent = set()
+    for app in ("authn", "tasks", "events", "evotodo"):
+        for source in (root / app).rglob("*.py"):
+            if "tests" not in source.parts:
+                sent |= set(
+                    re.findall(r'(?:default_code = |"code": |^    code = )"([a-z_]+)"', source.read_text(), re.M)
+                )
+    assert {"length_required", "token_expired", "precondition_failed"} <= sent  # the search finds each kind
+    assert sent <= codes, sent - codes
+    assert {"token_expired", "not_authenticated", "throttled", "unknown_field", "user_mismatch"} <= codes
