@@ -103,6 +103,22 @@ def strip_trailing_slashes(result: dict[str, Any], generator: Any, request: Any,
     return result
 
 
+def order_paths_by_tag(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Paths in the order of their tags in the TAGS setting (the API's own routes first, the path-style
+    compatibility twins `/api/{user_id}/...` last), each tag's paths in drf-spectacular's order: the order the
+    docs page shows its tags in, and generated clients their operations."""
+    order = {tag["name"]: index for index, tag in enumerate(result.get("tags", []))}
+
+    def position(item: tuple[str, dict[str, Any]]) -> int:
+        tags = [
+            tag for operation in item[1].values() if isinstance(operation, dict) for tag in operation.get("tags", [])
+        ]
+        return min((order.get(tag, len(order)) for tag in tags), default=len(order))
+
+    result["paths"] = dict(sorted(result.get("paths", {}).items(), key=position))
+    return result
+
+
 def document_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Every API operation can answer with the JSON error shape; say so, with the statuses it uses. Every error
     status documented, the common ones and each operation's own (410, 412, 422, ...), has the error body in

@@ -236,3 +236,85 @@ def test_error_codes_are_one_enum_that_holds_every_code_the_source_sends(schema:
     assert {"length_required", "token_expired", "precondition_failed"} <= sent  # the search finds each kind
     assert sent <= codes, sent - codes
     assert {"token_expired", "not_authenticated", "throttled", "unknown_field", "user_mismatch"} <= codes
+
+
+# 7. The sync feed
+
+
+def test_sync_changes_are_a_union_discriminated_by_the_type_the_server_sends(schema: dict[str, Any]) -> None:
+    change = schema["components"]["schemas"]["Change"]
+    assert change["discriminator"]["propertyName"] == "type"
+    mapping = change["discriminator"]["mapping"]
+    assert set(mapping) == {"task", "task_deleted", "list", "list_deleted"}
+    assert change["oneOf"] == [{"$ref": ref} for ref in mapping.values()]
+    for kind, ref in mapping.items():
+        member = resolve(schema, {"$ref": ref})
+        assert "type" in member["required"]
+        assert resolve(schema, member["properties"]["type"])["enum"] == [kind]
+
+
+def test_every_kind_of_sync_change_is_sent_as_typed(schema: dict[str, Any], alice_client: APIClient) -> None:
+    first = alice_client.get("/api/sync").json()
+    task_list = alice_client.post("/api/lists", {"name": "Errands"}, format="json").json()
+    kept = alice_client.post("/api/tasks", {"title": "Bread", "list_id": task_list["id"]}, format="json").json()
+    gone = alice_client.post("/api/tasks", {"title": "Milk"}, format="json").json()
+    alice_client.delete(f"/api/tasks/{gone['id']}")
+    alice_client.delete(f"/api/lists/{task_list['id']}?tasks=move_to_inbox")
+    page = alice_client.get("/api/sync", {"token": first["next_token"]}).json()
+    assert {change["type"] for change in page["changes"]} == {"task", "task_deleted", "list_deleted"}
+    assert any(change.get("task", {}).get("id") == kept["id"] for change in page["changes"])
+    assert_sent_as_typed(schema, page, response_schema(schema, "/api/sync", "get", "200"))
+    listed = alice_client.post("/api/lists", {"name": "Home"}, format="json").json()
+    page = alice_client.get("/api/sync", {"token": page["next_token"]}).json()
+    assert [change["list"]["id"] for change in page["changes"]] == [listed["id"]]
+    assert_sent_as_typed(schema, page, response_schema(schema, "/api/sync", "get", "200"))
+
+
+# 8. The docs page
+
+
+def test_the_apis_own_routes_come_before_the_path_style_ones(schema: dict[str, Any]) -> None:
+    paths = list(schema["paths"])
+    assert paths[0] == "/api/tasks"
+    first_path_style = min(index for index, path in enumerate(paths) if path.startswith("/api/{user_id}/"))
+    assert all(path.startswith("/api/{user_id}/") for path in paths[first_path_style:])
+    tags = [tag["name"] for tag in schema["tags"]]
+    assert tags[0] == "tasks"
+    assert all(name.endswith("(path-style)") for name in tags[-3:])
+    used = {tag for _path, _method, operation in operations(schema) for tag in operation["tags"]}
+    assert used <= set(tags)
+
+
+def test_every_operation_has_a_one_line_summary(schema: dict[str, Any]) -> None:
+    for path, method, operation in operations(schema):
+        summary = operation.get("summary", "")
+        assert summary, f"{method} {path}"
+        assert "\n" not in summary
+        assert len(summary) <= 80, summary
+    twins = {operation["operationId"]: operation["summary"] for _path, _method, operation in operations(schema)}
+    for name, summary in twins.items():
+        if name.startswith("user_"):
+            assert summary == twins[name.removeprefix("user_")], name
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/api/tasks", "post", "201"),
+        ("/api/tasks", "get", "200"),
+        ("/api/tasks/{id}/complete", "patch", "200"),
+        ("/api/sync", "get", "200"),
+        ("/api/lists", "post", "201"),
+        ("/api/webhooks", "post", "201"),
+    ],
+)
+def test_the_main_operations_have_examples_that_match_their_schema(
+    schema: dict[str, Any], path: str, method: str, status: str
+) -> None:
+    operation = schema["paths"][path][method]
+    response = operation["responses"][status]["content"]["application/json"]
+    assert response["examples"]
+    for example in response["examples"].values():
+        assert_sent_as_typed(schema, example["value"], response["schema"])
+    if "requestBody" in operation:
+        assert operation["requestBody"]["content"]["application/json"]["examples"]
