@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.generics import RetrieveAPIView
 
 from authn.models import User
@@ -9,6 +10,7 @@ from authn.serializers import MeSerializer
 from evotodo.api import StrictQueryParamsMixin
 
 
+@extend_schema_view(get=extend_schema(summary="Who your token says you are"))
 class MeView(StrictQueryParamsMixin, RetrieveAPIView):
     """The authenticated caller's `{id, email, name}`."""
 

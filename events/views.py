@@ -7,7 +7,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -83,6 +89,30 @@ class DeliveryPagination(BasePagination):
         return Response(data, headers={"Link": f'<{url}>; rel="next"'})
 
 
+CREATE_WEBHOOK_EXAMPLES = [
+    OpenApiExample(
+        "Task events to your server",
+        request_only=True,
+        value={"url": "https://hooks.example.com/evotodo", "events": ["task.created", "task.completed"]},
+    ),
+    OpenApiExample(
+        "The webhook created, with its secret",
+        response_only=True,
+        status_codes=["201"],
+        value={
+            "id": 3,
+            "url": "https://hooks.example.com/evotodo",
+            "events": ["task.created", "task.completed"],
+            "description": "",
+            "active": True,
+            "disabled_reason": "",
+            "created_at": "2026-03-01T09:00:00Z",
+            "updated_at": "2026-03-01T09:00:00Z",
+            "secret": "whsec_MfKQ9r3k8v0PsLq7ZbYx1nA2cD4eF6gH",
+            "previous_secret_expires_at": None,
+        },
+    ),
+]
 WEBHOOK_SECRET_SHOWN = OpenApiResponse(WebhookWithSecretSerializer, description="The only time the secret is shown.")
 TURNED_OFF = OpenApiResponse(description="`webhook_inactive`: the webhook is turned off.")
 
@@ -91,6 +121,7 @@ TURNED_OFF = OpenApiResponse(description="`webhook_inactive`: the webhook is tur
     list=extend_schema(summary="Your webhooks"),
     create=extend_schema(
         summary="Add a webhook (its secret is in this response only)",
+        examples=CREATE_WEBHOOK_EXAMPLES,
         request=WebhookSerializer,
         responses={201: WEBHOOK_SECRET_SHOWN, 409: OpenApiResponse(description="`too_many_webhooks`.")},
     ),

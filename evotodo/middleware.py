@@ -13,10 +13,12 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from gunicorn.http.errors import ParseException
 
 from authn.user_cache import forget_user
 from evotodo.parsers import RequestTooLarge, too_large_message
+from evotodo.problems import as_problem, asks_for_problems
 from evotodo.unavailable import DATABASE_UNAVAILABLE_ERRORS, database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,23 @@ class RequestIDMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+class ProblemDetailsMiddleware:
+    """An error answers as RFC 9457 problem details (`application/problem+json`) when the request's `Accept`
+    asks for them, whichever layer made it (DRF, Django's handlers, the middleware below this one); otherwise
+    exactly as it was made. An answer that is not an error is never looked at, so this costs the API's
+    successful requests one integer comparison."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400:
+            return response
+        patch_vary_headers(response, ["Accept"])  # the body depends on it: a cache must not mix the two
+        return as_problem(response) if asks_for_problems(request.META.get("HTTP_ACCEPT", "")) else response
 
 
 class BodySizeLimitMiddleware:

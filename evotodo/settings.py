@@ -100,6 +100,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "evotodo.middleware.RequestIDMiddleware",
+    # Outside every layer that answers with an error of its own (the body limit's 413 included).
+    "evotodo.middleware.ProblemDetailsMiddleware",
     "evotodo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "evotodo.middleware.APISecurityHeadersMiddleware",
@@ -225,7 +227,9 @@ X_FRAME_OPTIONS = "DENY"
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["Link", "ETag", "Idempotent-Replayed"]
+# What a browser app may read of a response: pagination, caching, replays, when to retry, the request id to quote
+# in a report, and why a token was refused.
+CORS_EXPOSE_HEADERS = ["Link", "ETag", "Idempotent-Replayed", "Retry-After", "X-Request-ID", "WWW-Authenticate"]
 CORS_ALLOW_HEADERS = [*default_cors_headers, "if-match", "if-none-match", "idempotency-key"]
 
 # Better Auth token verification, read through authn.conf.auth_settings() at call time.
@@ -295,6 +299,8 @@ REST_FRAMEWORK = {
     # DRF's JSONRenderer output, written by orjson (evotodo/renderers.py).
     "DEFAULT_RENDERER_CLASSES": ["evotodo.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["evotodo.parsers.BoundedJSONParser"],
+    # A client that asks for problem details (errors as application/problem+json) gets JSON answers otherwise.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "evotodo.problems.ProblemAwareContentNegotiation",
     # JSON is all the API serves: `?format=` is an unknown parameter like any other, not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -319,12 +325,32 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page shows the tags in this order: the API first, the path-style compatibility routes last.
+    "TAGS": [
+        {"name": "tasks", "description": "Your tasks: list, create, read, change, complete, move, delete."},
+        {"name": "lists", "description": "Your lists, with their task counts."},
+        {"name": "sync", "description": "Every change since your last sync, deletions included."},
+        {"name": "tags", "description": "The tags on your tasks."},
+        {"name": "batch", "description": "Several writes in one transaction."},
+        {"name": "export", "description": "Everything of yours as one document."},
+        {"name": "import", "description": "An export document, made yours."},
+        {"name": "webhooks", "description": "Events POSTed to your server, signed."},
+        {"name": "me", "description": "Who the token says you are."},
+        {"name": "tasks (path-style)", "description": "/api/{user_id}/tasks: the same, for clients of that shape."},
+        {"name": "lists (path-style)", "description": "/api/{user_id}/lists: the same, for clients of that shape."},
+        {"name": "webhooks (path-style)", "description": "/api/{user_id}/webhooks: the same."},
+    ],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "evotodo.openapi.strip_trailing_slashes",
+        "evotodo.openapi.order_paths_by_tag",
         "evotodo.openapi.document_errors",
         "evotodo.openapi.link_task_operations",
         "evotodo.openapi.describe_request_rules",
+        "evotodo.openapi.type_path_ids",
+        "evotodo.openapi.describe_deprecated_list_variant",
+        "evotodo.openapi.describe_request_defaults",
+        "evotodo.openapi.describe_responses_as_sent",
     ],
 }
 

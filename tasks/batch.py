@@ -100,6 +100,7 @@ class BatchView(StrictQueryParamsMixin, generics.GenericAPIView):
     pagination_class = None
 
     @extend_schema(
+        summary="Several writes in one transaction, all or nothing",
         request=BatchSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={

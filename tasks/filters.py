@@ -10,6 +10,8 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from tasks.datetimes import DateTimeRejected, parse_aware_datetime
 from tasks.models import MAX_TAGS, TAG_MAX_LENGTH, Priority, Task, TaskTag
@@ -61,8 +63,17 @@ class AwareDateTimeFilter(filters.Filter):
     field_class = AwareDateTimeFormField
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX_LENGTH}})
 class TagFilter(filters.Filter):
     field_class = TagListFormField
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class TrueFalseFilter(filters.ChoiceFilter):
+    """`true` or `false`, spelled so (the schema says boolean: clients send what their URL encoder writes)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, choices=BOOLEAN_CHOICES, **kwargs)
 
 
 INBOX = "inbox"
@@ -118,8 +129,8 @@ class TaskFilter(filters.FilterSet):
     )
     due_before = AwareDateTimeFilter(field_name="due_at", lookup_expr="lt")
     due_after = AwareDateTimeFilter(field_name="due_at", lookup_expr="gt")
-    overdue = filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_overdue", help_text="Due and not done.")
-    has_due = filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_has_due")
+    overdue = TrueFalseFilter(method="filter_overdue", help_text="Due and not done (true), or not (false).")
+    has_due = TrueFalseFilter(method="filter_has_due", help_text="With a due date (true), or without (false).")
     search = filters.CharFilter(
         method="filter_search", max_length=200, help_text="Case-insensitive match in title or description."
     )

@@ -6,7 +6,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
@@ -74,15 +80,66 @@ TASKS_MODE = OpenApiParameter(
 )
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[ARCHIVED], summary="Your lists, in your order"),
-    create=extend_schema(
-        parameters=[IDEMPOTENCY_KEY], responses={201: TaskListSerializer, 409: OpenApiResponse(), 422: KEY_REUSED}
+# One line per operation for the docs page; the path-style twins (UserTaskListViewSet) say the same.
+LIST_SUMMARIES = {
+    "list": "Your lists, in your order",
+    "create": "Create a list",
+    "retrieve": "One of your lists, with its task counts",
+    "update": "Replace a list's fields",
+    "partial_update": "Change some of a list's fields",
+    "destroy": "Delete a list (say what becomes of its tasks)",
+    "move": "Reorder a list among yours",
+}
+CREATE_LIST_EXAMPLES = [
+    OpenApiExample("A list", request_only=True, value={"name": "Home", "color": "#4caf50"}),
+    OpenApiExample(
+        "The list created",
+        response_only=True,
+        status_codes=["201"],
+        value={
+            "id": 7,
+            "user_id": "u_8GfQ2hT1",
+            "name": "Home",
+            "color": "#4caf50",
+            "position": "a0",
+            "archived": False,
+            "task_count": 0,
+            "open_count": 0,
+            "created_at": "2026-03-01T09:00:00Z",
+            "updated_at": "2026-03-01T09:00:00Z",
+        },
     ),
-    retrieve=extend_schema(responses={200: TaskListSerializer, 304: OpenApiResponse(description="Unchanged.")}),
-    update=extend_schema(parameters=[LIST_IF_MATCH], responses={200: TaskListSerializer, 412: LIST_CHANGED}),
-    partial_update=extend_schema(parameters=[LIST_IF_MATCH], responses={200: TaskListSerializer, 412: LIST_CHANGED}),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ARCHIVED], summary=LIST_SUMMARIES["list"]),
+    create=extend_schema(
+        summary=LIST_SUMMARIES["create"],
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: TaskListSerializer,
+            409: OpenApiResponse(description="`too_many_lists`."),
+            422: KEY_REUSED,
+        },
+        examples=CREATE_LIST_EXAMPLES,
+    ),
+    retrieve=extend_schema(
+        summary=LIST_SUMMARIES["retrieve"],
+        responses={200: TaskListSerializer, 304: OpenApiResponse(description="Unchanged.")},
+    ),
+    update=extend_schema(
+        summary=LIST_SUMMARIES["update"],
+        parameters=[LIST_IF_MATCH],
+        responses={200: TaskListSerializer, 412: LIST_CHANGED},
+    ),
+    partial_update=extend_schema(
+        summary=LIST_SUMMARIES["partial_update"],
+        parameters=[LIST_IF_MATCH],
+        responses={200: TaskListSerializer, 412: LIST_CHANGED},
+    ),
     destroy=extend_schema(
+        summary=LIST_SUMMARIES["destroy"],
         parameters=[LIST_IF_MATCH, TASKS_MODE],
         responses={204: None, 409: OpenApiResponse(description="`list_not_empty`."), 412: LIST_CHANGED},
     ),
@@ -163,6 +220,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return self._response(updated)
 
     @extend_schema(
+        summary=LIST_SUMMARIES["move"],
         request=ListMoveSerializer,
         parameters=[LIST_IF_MATCH],
         responses={200: TaskListSerializer, 412: LIST_CHANGED},
@@ -209,10 +267,11 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     **{
         name: extend_schema(
             tags=["lists (path-style)"],
+            summary=summary,
             parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
             operation_id=f"user_lists_{name}",
         )
-        for name in ["list", "create", "retrieve", "update", "partial_update", "destroy", "move"]
+        for name, summary in LIST_SUMMARIES.items()
     }
 )
 class UserTaskListViewSet(TaskListViewSet):

@@ -26,7 +26,9 @@ class ExportView(StrictQueryParamsMixin, generics.GenericAPIView):
     serializer_class = ImportDocument
     pagination_class = None
 
-    @extend_schema(responses={200: ImportDocument}, operation_id="export")
+    @extend_schema(
+        summary="All your lists and tasks as one document", responses={200: ImportDocument}, operation_id="export"
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = Response(export_document(request.user))
         response["Content-Disposition"] = 'attachment; filename="evotodo-export.json"'
@@ -44,6 +46,7 @@ class ImportView(StrictQueryParamsMixin, generics.GenericAPIView):
         return frozenset({"dry_run"})
 
     @extend_schema(
+        summary="Create the lists and tasks of an export document as yours",
         request=ImportDocument,
         parameters=[
             OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="Check and count; write nothing."),

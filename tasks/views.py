@@ -13,9 +13,9 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -31,7 +31,7 @@ from evotodo.queries import CompiledQuery
 from tasks.filters import INBOX, AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
-from tasks.models import Task, TaskList, TaskTag
+from tasks.models import TAG_MAX_LENGTH, Task, TaskList, TaskTag
 from tasks.order_keys import NotASibling
 from tasks.ordering import DEFAULT_SORT, SORT_KEYS, sorted_rows
 from tasks.pagination import LinkHeaderPagination
@@ -136,6 +136,7 @@ def first_page_query(sort: str, count: int, scope: str = ALL) -> CompiledQuery[T
     return CompiledQuery(lambda owner_id: rows(scoped_tasks(owner_id, scope)), "owner_id")
 
 
+SYNC_SUMMARY = "Everything that changed since your last sync"
 SYNC_DEFAULT_LIMIT = 100
 SYNC_MAX_LIMIT = 500
 
@@ -154,37 +155,149 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 CHANGED = OpenApiResponse(description="The task changed since the ETag in If-Match was read.")
 KEY_REUSED = OpenApiResponse(description="The Idempotency-Key was used for a different request.")
 LIST_RESPONSE = OpenApiResponse(
-    response=PolymorphicProxySerializer(
-        component_name="TaskOrTombstone",
-        serializers=[TaskSerializer, TombstoneSerializer],
-        resource_type_field_name=None,
-        many=True,
-    ),
-    description='Tasks, newest first; `Link: <...>; rel="next"` while more remain. With `updated_since`, the '
-    "changes since then, oldest first, deletions as tombstones.",
+    response=TaskSerializer(many=True),
+    description='Tasks, newest first (see `sort`); `Link: <...>; rel="next"` while more remain.',
 )
+# The deprecated `updated_since` turns the list into a different answer (changes oldest first, deletions as
+# tombstones), which one operation cannot type beside the list's: it is described in words and in the
+# `TaskOrTombstone` component (evotodo.openapi.describe_deprecated_list_variant), not as a typed parameter.
+LIST_DESCRIPTION = (
+    "The caller's tasks; anybody else's task is a 404, as if it did not exist.\n\n"
+    "Deprecated, and left out of the typed parameters: `updated_since=<date-time>` (use GET /api/sync) answers "
+    "with the changes since then, oldest first, deleted tasks among them as tombstones: an array of "
+    "`TaskOrTombstone` (`#/components/schemas/TaskOrTombstone`; a tombstone has `deleted: true`). It is a 410 "
+    "`sync_window_expired` past the tombstone window."
+)
+
+
+# One line per operation for the docs page; the path-style twins (UserTaskViewSet) say the same.
+TASK_SUMMARIES = {
+    "list": "Your tasks, filtered and sorted, a page at a time",
+    "create": "Create a task",
+    "retrieve": "One of your tasks",
+    "update": "Replace a task's fields",
+    "partial_update": "Change some of a task's fields",
+    "destroy": "Delete a task",
+    "complete": "Complete a task, or reopen it",
+    "subtasks": "A task's direct subtasks",
+    "move": "Move a task: to a list, under a task, or among its siblings",
+}
+EXAMPLE_TASK = {
+    "id": 42,
+    "user_id": "u_8GfQ2hT1",
+    "title": "Water the plants",
+    "description": "",
+    "completed": False,
+    "created_at": "2026-03-02T08:00:00Z",
+    "updated_at": "2026-03-02T08:00:00Z",
+    "priority": "medium",
+    "tags": ["home"],
+    "due_at": "2026-03-03T18:00:00Z",
+    "remind_at": None,
+    "recurrence": {"freq": "weekly", "interval": 1, "until": None, "byweekday": None, "count": None, "basis": "due"},
+    "completed_at": None,
+    "list_id": None,
+    "parent_id": None,
+    "position": "a0",
+}
+CREATE_EXAMPLES = [
+    OpenApiExample(
+        "A weekly task",
+        request_only=True,
+        value={
+            "title": "Water the plants",
+            "priority": "medium",
+            "tags": ["home"],
+            "due_at": "2026-03-03T18:00:00Z",
+            "recurrence": {"freq": "weekly"},
+        },
+    ),
+    OpenApiExample("The task created", response_only=True, status_codes=["201"], value=EXAMPLE_TASK),
+]
+# drf-spectacular lists the example itself, as the response is many tasks.
+LIST_EXAMPLES = [OpenApiExample("A page of tasks", response_only=True, value=EXAMPLE_TASK)]
+EXAMPLE_COMPLETED = {
+    **EXAMPLE_TASK,
+    "completed": True,
+    "completed_at": "2026-03-03T17:40:00Z",
+    "updated_at": "2026-03-03T17:40:00Z",
+    "next": {**EXAMPLE_TASK, "id": 43, "due_at": "2026-03-10T18:00:00Z", "position": "a1"},
+}
+COMPLETE_EXAMPLES = [
+    OpenApiExample("Set it done", request_only=True, value={"completed": True}),
+    OpenApiExample("Toggle it", request_only=True, value={}),
+    OpenApiExample("A recurring task done: its next occurrence", response_only=True, value=EXAMPLE_COMPLETED),
+]
+SYNC_EXAMPLES = [
+    OpenApiExample(
+        "One page of changes",
+        response_only=True,
+        value={
+            "changes": [
+                {
+                    "type": "list",
+                    "list": {
+                        "id": 7,
+                        "user_id": "u_8GfQ2hT1",
+                        "name": "Home",
+                        "color": "#4caf50",
+                        "position": "a0",
+                        "archived": False,
+                        "created_at": "2026-03-01T09:00:00Z",
+                        "updated_at": "2026-03-01T09:00:00Z",
+                    },
+                },
+                {"type": "task", "task": {**EXAMPLE_TASK, "list_id": 7}},
+                {"type": "task_deleted", "id": 40, "deleted_at": "2026-03-02T09:30:00Z"},
+                {"type": "list_deleted", "id": 5, "deleted_at": "2026-03-02T09:31:00Z"},
+            ],
+            "next_token": "eyJ2IjoxLCJzIjoxMjN9:1tZk3Q:abc",
+            "more": False,
+        },
+    )
+]
 
 
 @extend_schema_view(
     list=extend_schema(
+        summary=TASK_SUMMARIES["list"],
+        description=LIST_DESCRIPTION,
+        examples=LIST_EXAMPLES,
         parameters=[
+            OpenApiParameter("updated_since", exclude=True),
             OpenApiParameter(
-                "updated_since",
-                OpenApiTypes.DATETIME,
-                deprecated=True,
-                description="Deprecated: use GET /api/sync. Changes since a moment, by the servers' clocks: a "
-                "write that commits after a later one, or on a server whose clock is behind, can be missed.",
-            )
+                "tag",
+                {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX_LENGTH}},
+                style="form",
+                explode=True,
+                description="Repeatable (`tag=a&tag=b`): tasks with any of these tags, or all (`tag_mode`).",
+            ),
         ],
-        responses={200: LIST_RESPONSE, 410: OpenApiResponse(description="Sync window expired.")},
+        responses={
+            200: LIST_RESPONSE,
+            410: OpenApiResponse(description="`sync_window_expired`: only with the deprecated `updated_since`."),
+        },
     ),
-    create=extend_schema(parameters=[IDEMPOTENCY_KEY], responses={201: TaskSerializer, 422: KEY_REUSED}),
+    create=extend_schema(
+        summary=TASK_SUMMARIES["create"],
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: TaskSerializer, 422: KEY_REUSED},
+        examples=CREATE_EXAMPLES,
+    ),
     retrieve=extend_schema(
-        parameters=[IF_NONE_MATCH], responses={200: TaskSerializer, 304: OpenApiResponse(description="Unchanged.")}
+        summary=TASK_SUMMARIES["retrieve"],
+        parameters=[IF_NONE_MATCH],
+        responses={200: TaskSerializer, 304: OpenApiResponse(description="Unchanged.")},
     ),
-    update=extend_schema(parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}),
-    partial_update=extend_schema(parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}),
-    destroy=extend_schema(parameters=[IF_MATCH], responses={204: None, 412: CHANGED}),
+    update=extend_schema(
+        summary=TASK_SUMMARIES["update"], parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}
+    ),
+    partial_update=extend_schema(
+        summary=TASK_SUMMARIES["partial_update"], parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}
+    ),
+    destroy=extend_schema(
+        summary=TASK_SUMMARIES["destroy"], parameters=[IF_MATCH], responses={204: None, 412: CHANGED}
+    ),
 )
 class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     """The caller's tasks; anybody else's task is a 404, as if it did not exist."""
@@ -341,6 +454,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        summary=TASK_SUMMARIES["move"],
         request=TaskMoveSerializer,
         parameters=[IF_MATCH],
         responses={200: TaskSerializer, 412: CHANGED},
@@ -358,7 +472,9 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
         return self._task_response(task)
 
-    @extend_schema(responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks")
+    @extend_schema(
+        summary=TASK_SUMMARIES["subtasks"], responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks"
+    )
     @action(detail=True, methods=["get"])
     def subtasks(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The task's direct subtasks, oldest first (theirs: ask each, or list with `parent=<id>`)."""
@@ -368,6 +484,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return Response([task_json(self._owned(child), zone) for child in children])
 
     @extend_schema(
+        summary=TASK_SUMMARIES["complete"],
+        examples=COMPLETE_EXAMPLES,
         request=TaskCompleteSerializer,
         parameters=[IF_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskCompletionSerializer, 412: CHANGED, 422: KEY_REUSED},
@@ -389,6 +507,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
 @extend_schema_view(
     get=extend_schema(
+        summary=SYNC_SUMMARY,
+        examples=SYNC_EXAMPLES,
         parameters=[
             OpenApiParameter(
                 "token",
@@ -457,20 +577,11 @@ class IsPathUser(BasePermission):
     **{
         name: extend_schema(
             tags=["tasks (path-style)"],
+            summary=summary,
             parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
             operation_id=f"user_tasks_{name}",
         )
-        for name in [
-            "list",
-            "create",
-            "retrieve",
-            "update",
-            "partial_update",
-            "destroy",
-            "complete",
-            "subtasks",
-            "move",
-        ]
+        for name, summary in TASK_SUMMARIES.items()
     }
 )
 class UserTaskViewSet(TaskViewSet):
@@ -482,6 +593,7 @@ class UserTaskViewSet(TaskViewSet):
 @extend_schema_view(
     get=extend_schema(
         tags=["tasks (path-style)"],
+        summary=SYNC_SUMMARY,
         parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
         operation_id="user_sync",
     )
@@ -492,6 +604,7 @@ class UserSyncView(SyncView):
     permission_classes = [IsAuthenticated, IsPathUser]
 
 
+@extend_schema_view(get=extend_schema(summary="Your tags, most used first"))
 class TagListView(StrictQueryParamsMixin, generics.ListAPIView):
     """The caller's tags with how many of their tasks carry each, most used first."""
 

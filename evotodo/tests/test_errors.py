@@ -27,7 +27,7 @@ def test_probes_are_exempt_from_the_https_redirect(db: Any) -> None:
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])
-def test_cors_allows_configured_origins_and_exposes_link_and_etag(db: Any) -> None:
+def test_cors_allows_configured_origins_and_the_api_request_headers(db: Any) -> None:
     response = Client().options(
         "/api/tasks",
         HTTP_ORIGIN="https://app.example.com",
@@ -37,8 +37,22 @@ def test_cors_allows_configured_origins_and_exposes_link_and_etag(db: Any) -> No
     assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
     allowed = response["Access-Control-Allow-Headers"]
     assert {"authorization", "if-match", "if-none-match", "idempotency-key"} <= set(allowed.split(", "))
-    simple = Client().get("/api/tasks", HTTP_ORIGIN="https://app.example.com")
-    assert simple["Access-Control-Expose-Headers"] == "Link, ETag, Idempotent-Replayed"
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])
+def test_cors_exposes_the_headers_a_browser_app_reads(db: Any) -> None:
+    preflight = Client().options(
+        "/api/tasks",
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+    assert preflight.status_code == 200
+    refused = Client().get("/api/tasks", HTTP_ORIGIN="https://app.example.com")
+    assert refused.status_code == 401
+    exposed = set(refused["Access-Control-Expose-Headers"].split(", "))
+    assert exposed == {"Link", "ETag", "Idempotent-Replayed", "Retry-After", "X-Request-ID", "WWW-Authenticate"}
+    assert {"WWW-Authenticate", "X-Request-ID"} <= set(refused.headers)
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])

@@ -65,7 +65,6 @@ def test_schema_documents_planning_fields_filters_and_headers(db: Any) -> None:
         "due_after",
         "overdue",
         "has_due",
-        "updated_since",
     } <= list_params
     complete = paths["/api/tasks/{id}/complete"]["patch"]
     assert {"If-Match", "Idempotency-Key"} <= {param["name"] for param in complete["parameters"]}

@@ -1,0 +1,97 @@
+"""RFC 9457 problem details, for the clients that ask for them with `Accept: application/problem+json`.
+
+Every API error is first made in the API's own shape, `{"detail", "code", "errors"?}` (evotodo.exceptions, the
+middleware, the handlers); `ProblemDetailsMiddleware` (evotodo.middleware) rewrites it on the way out, so one
+place covers DRF's errors, Django's handlers and the middleware's own answers alike. A response that is not an
+error, or a request that did not ask, is handed on untouched: clients of the plain shape see no change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+
+PROBLEM_JSON = "application/problem+json"
+# A problem type is a URI reference per `code`, resolved against the API's own URL (RFC 9457 §3.1.1 allows a
+# relative one, with its full path): it names the deployment that answered, and no domain it may not own.
+PROBLEM_TYPE_PREFIX = "/problems/"
+# Titles where the code, spelled out, would read badly; the others are the code in words ("Token expired").
+TITLES = {
+    "invalid": "Invalid input",
+    "throttled": "Too many requests",
+    "csrf_failed": "CSRF check failed",
+}
+
+
+def asks_for_problems(accept: str) -> bool:
+    """`Accept` lists application/problem+json with a weight above 0."""
+    for item in accept.split(","):
+        media_type, *parameters = (part.strip() for part in item.split(";"))
+        if media_type.lower() == PROBLEM_JSON:
+            weights = [p.split("=", 1)[1] for p in parameters if p.replace(" ", "").lower().startswith("q=")]
+            try:
+                return not weights or float(weights[0]) > 0
+            except ValueError:
+                return True
+    return False
+
+
+def problem_type(code: str) -> str:
+    return f"{PROBLEM_TYPE_PREFIX}{code}"
+
+
+def problem_title(code: str) -> str:
+    return TITLES.get(code) or code.replace("_", " ").capitalize()
+
+
+def problem_details(body: dict[str, Any], status: int) -> dict[str, Any]:
+    """The API's error body as an RFC 9457 problem: `type`, `title`, `status`, `detail`, with `code` and the
+    body's other members (`errors`, a batch's `index`) kept as extension members."""
+    code = str(body["code"])
+    return {
+        "type": problem_type(code),
+        "title": problem_title(code),
+        "status": status,
+        "detail": body["detail"],
+        "code": code,
+        **{name: value for name, value in body.items() if name not in ("detail", "code")},
+    }
+
+
+def as_problem(response: HttpResponse) -> HttpResponse:
+    """`response` (an error in the API's JSON shape) rewritten as application/problem+json; any other response
+    as it is."""
+    if response.streaming or response.get("Content-Type", "").split(";")[0].strip() != "application/json":
+        return response
+    body = getattr(response, "data", None)
+    if not isinstance(body, dict):
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return response
+    if not isinstance(body, dict) or "code" not in body or "detail" not in body:
+        return response
+    response.content = json.dumps(
+        problem_details(body, response.status_code), ensure_ascii=False, separators=(",", ":")
+    ).encode()
+    response["Content-Type"] = PROBLEM_JSON
+    if response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
+    return response
+
+
+class ProblemAwareContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, where a client that accepts application/problem+json (for its errors) also accepts the
+    JSON of the answers that are not errors, instead of a 406 for every request it makes."""
+
+    def get_accept_list(self, request: Request) -> list[str]:
+        # DRF's own split, written out so that the header is read once: this runs on every request.
+        header = request.META.get("HTTP_ACCEPT", "*/*")
+        accepts = [token.strip() for token in header.split(",")]
+        if PROBLEM_JSON in header:
+            accepts.append("application/json")
+        return accepts
