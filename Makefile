@@ -1,7 +1,8 @@
 # Evo-TODO: `make run` serves the API on http://127.0.0.1:8000 (and runs the worker beside it), `make test` runs
 # lint and the test suite.
 # Both create the virtualenv in .venv and install requirements.txt when needed; `make test` also installs
-# the Node packages of the Better Auth interop fixture and the TypeScript client when npm is available.
+# the Node packages of the Better Auth interop fixture, the TypeScript client and the SPA when npm is available.
+# `make web` serves the SPA with the API and a demo Better Auth (web/README.md).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -11,8 +12,9 @@ PORT ?= 8000
 
 FIXTURE := interop/better-auth
 CLIENT := clients/typescript
+WEB := web
 
-.PHONY: run demo test bench lint format install interop-deps client cluster cluster-test cluster-deps
+.PHONY: run demo web test bench lint format install interop-deps client cluster cluster-test cluster-deps
 
 run: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
@@ -21,6 +23,12 @@ run: install .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py run_worker & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The SPA (web/) with the API (SQLite, as `make run`) and a demo Better Auth server, until Ctrl-C; it prints the
+# URL to open. WEB_ARGS="--web-port 5174 --jwt-expiration 30s" changes ports or the tokens' lifetime.
+web: install .env interop-deps
+	@command -v npm >/dev/null 2>&1 || { echo "make web needs Node.js 20.19+ and npm" >&2; exit 1; }
+	$(BIN)/python -m web.serve --api-port $(PORT) $(WEB_ARGS)
 
 # Demo users with tasks, and how to get a token for each (idempotent).
 demo: install .env
@@ -67,13 +75,15 @@ format: install
 
 install: $(VENV)/.installed
 
-# The Node packages (Node.js 20+) of the Better Auth server of the interop tests and of the TypeScript client
-# (its schema drift check, tsc and live tests); without npm those tests skip and say why.
+# The Node packages (Node.js 20+) of the Better Auth server of the interop tests, of the TypeScript client
+# (its schema drift check, tsc and live tests) and of the SPA (its build and browser tests, which build it afresh
+# each run); without npm those tests skip and say why.
 interop-deps:
 	@if command -v npm >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(FIXTURE)/node_modules/.installed $(CLIENT)/node_modules/.installed; \
+		$(MAKE) --no-print-directory $(FIXTURE)/node_modules/.installed $(CLIENT)/node_modules/.installed \
+			$(WEB)/node_modules/.installed; \
 	else \
-		echo "npm not found: the Better Auth interop and TypeScript client tests will be skipped"; \
+		echo "npm not found: the Better Auth interop, TypeScript client and browser tests will be skipped"; \
 	fi
 
 $(FIXTURE)/node_modules/.installed: $(FIXTURE)/package-lock.json $(FIXTURE)/package.json
@@ -88,6 +98,11 @@ client: install
 
 $(CLIENT)/node_modules/.installed: $(CLIENT)/package-lock.json $(CLIENT)/package.json
 	cd $(CLIENT) && npm ci --no-audit --no-fund
+	touch $@
+
+# The SPA links the client (a file: dependency), whose own packages it builds with.
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json $(WEB)/package.json $(CLIENT)/node_modules/.installed
+	cd $(WEB) && npm ci --no-audit --no-fund
 	touch $@
 
 $(VENV)/.installed: requirements.txt

@@ -12,6 +12,9 @@
 //   JWT_EXPIRATION           e.g. "15m" (default) or "-60s" for an already-expired token
 //   JWKS_ROTATION_INTERVAL   seconds before a new signing key is made (default: never)
 //   JWKS_GRACE_PERIOD        seconds an expired key stays published (Better Auth's default: 30 days)
+//   TRUSTED_ORIGINS          comma-separated origins of single-page apps (web/) that call it from a browser:
+//                            Better Auth accepts their sign-ups and sign-ins, and CORS lets them read the answers
+//                            and send the session cookie (credentials), as web/'s demo auth server
 import http from "node:http";
 
 import Database from "better-sqlite3";
@@ -42,6 +45,10 @@ const audienceList = env.JWT_AUDIENCE ? env.JWT_AUDIENCE.split(",").map((a) => a
 const audience = audienceList && audienceList.length === 1 ? audienceList[0] : audienceList;
 const issuer = env.JWT_ISSUER || undefined;
 const expirationTime = env.JWT_EXPIRATION || "15m";
+const trustedOrigins = (env.TRUSTED_ORIGINS || "")
+  .split(",")
+  .map((o) => o.trim())
+  .filter(Boolean);
 const rotationInterval = env.JWKS_ROTATION_INTERVAL ? Number(env.JWKS_ROTATION_INTERVAL) : undefined;
 const gracePeriod = env.JWKS_GRACE_PERIOD ? Number(env.JWKS_GRACE_PERIOD) : undefined;
 
@@ -49,6 +56,7 @@ const auth = betterAuth({
   baseURL,
   secret,
   database: new Database(env.DATABASE_FILE || ":memory:"),
+  trustedOrigins,
   emailAndPassword: { enabled: true },
   telemetry: { enabled: false },
   plugins: [
@@ -68,6 +76,7 @@ const effectiveConfig = {
   issuer: issuer ?? origin,
   audience: audience ?? origin,
   expirationTime,
+  trustedOrigins,
   rotationInterval: rotationInterval ?? null,
   gracePeriod: gracePeriod ?? null,
 };
@@ -96,7 +105,26 @@ async function sharedSecretToken(req, res) {
 
 const betterAuthHandler = toNodeHandler(auth);
 
+// CORS for the trusted origins only, with credentials: the SPA's fetch sends the session cookie (same site, so
+// Better Auth's SameSite=Lax cookie goes along) and reads the JSON, e.g. {token} of GET /api/auth/token.
+// Returns true when it answered a preflight.
+function cors(req, res) {
+  const requestOrigin = req.headers.origin;
+  if (!requestOrigin || !trustedOrigins.includes(requestOrigin)) return false;
+  res.setHeader("Access-Control-Allow-Origin", requestOrigin);
+  res.setHeader("Access-Control-Allow-Credentials", "true");
+  res.setHeader("Vary", "Origin");
+  if (req.method !== "OPTIONS") return false;
+  res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  res.setHeader("Access-Control-Allow-Headers", req.headers["access-control-request-headers"] || "content-type");
+  res.setHeader("Access-Control-Max-Age", "600");
+  res.writeHead(204);
+  res.end();
+  return true;
+}
+
 const server = http.createServer((req, res) => {
+  if (cors(req, res)) return;
   const path = new URL(req.url, baseURL).pathname;
   if (req.method === "GET" && path === "/api/fixture/health") return sendJSON(res, 200, effectiveConfig);
   if (req.method === "GET" && path === "/api/fixture/hs256-token") {
