@@ -77,12 +77,6 @@ def test_client_and_its_tests_type_check_strictly(tsc_errors: dict[str, list[str
     assert not outside_example, "\n".join(line for lines in outside_example.values() for line in lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the schema does not yet describe what the API does (string ids, required description, tag not an array, "
-    "overdue a string, error responses without a body, tombstones in the task list): fixed on the schema branch; "
-    "when it lands this passes, so remove this mark",
-)
 def test_example_type_checks_against_the_schema(tsc_errors: dict[str, list[str]]) -> None:
     assert not tsc_errors.get("src/example.ts"), "\n".join(tsc_errors.get("src/example.ts", []))
 

@@ -103,8 +103,7 @@ export function TaskEditor({ taskId, onDone, onConflict }: TaskEditorProps) {
     setBusy(true);
     setProblem(null);
     try {
-      // schema fix pending: PatchedTaskRequest marks description required; a PATCH sends only what changed.
-      unwrap(await api.PATCH("/api/tasks/{id}", { params: { path: itemPath(taskId) }, body: body as never }));
+      unwrap(await api.PATCH("/api/tasks/{id}", { params: { path: itemPath(taskId) }, body }));
       onDone(true);
     } catch (error) {
       if (!isProblem(error)) throw error;

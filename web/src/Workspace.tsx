@@ -38,8 +38,7 @@ export function Workspace() {
       status,
       sort: "position" as const,
       limit: 500,
-      // schema fix pending: `tag` is repeatable (an array); typed as one string today.
-      ...(tag ? { tag: [tag] as never } : {}),
+      ...(tag ? { tag: [tag] } : {}),
     };
     const [listsResult, tagsResult, tasksResult] = await Promise.all([
       api.GET("/api/lists"),
@@ -48,8 +47,7 @@ export function Workspace() {
     ]);
     setLists(unwrap(listsResult));
     setTags(unwrap(tagsResult));
-    // schema fix pending: typed as tasks or tombstones; tombstones come only with the deprecated updated_since.
-    setTasks(unwrap(tasksResult) as Task[]);
+    setTasks(unwrap(tasksResult));
     setLoaded(true);
   }, [selected, status, tag]);
 
@@ -83,8 +81,7 @@ export function Workspace() {
     setNotice(null);
     try {
       const body = { title: newTitle, list_id: selected === "inbox" ? null : selected };
-      // schema fix pending: TaskRequest marks description required; it is optional.
-      unwrap(await api.POST("/api/tasks", { body: body as never }));
+      unwrap(await api.POST("/api/tasks", { body }));
       setNewTitle("");
       await load();
     } catch (error) {

@@ -11,8 +11,7 @@ export type TaskList = components["schemas"]["TaskList"];
 export type TagCount = components["schemas"]["TagCount"];
 
 /** The `path` of /api/tasks/{id} and /api/lists/{id}. */
-// schema fix pending: path ids are typed string today (they are integers); then write `path: { id }` directly.
-export const itemPath = (id: number) => ({ id }) as never;
+export const itemPath = (id: number) => ({ id });
 
 /** An API error as the user should see it: the message, and the messages of each field. */
 export interface Problem {

@@ -4,7 +4,127 @@
  */
 
 export interface paths {
-    "/api/{user_id}/lists": {
+    "/api/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tasks, filtered and sorted, a page at a time
+         * @description The caller's tasks; anybody else's task is a 404, as if it did not exist.
+         *
+         *     Deprecated, and left out of the typed parameters: `updated_since=<date-time>` (use GET /api/sync) answers with the changes since then, oldest first, deleted tasks among them as tombstones: an array of `TaskOrTombstone` (`#/components/schemas/TaskOrTombstone`; a tombstone has `deleted: true`). It is a 410 `sync_window_expired` past the tombstone window.
+         */
+        get: operations["tasks_list"];
+        put?: never;
+        /**
+         * Create a task
+         * @description The caller's tasks; anybody else's task is a 404, as if it did not exist.
+         */
+        post: operations["tasks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your tasks
+         * @description The caller's tasks; anybody else's task is a 404, as if it did not exist.
+         */
+        get: operations["tasks_retrieve"];
+        /**
+         * Replace a task's fields
+         * @description The caller's tasks; anybody else's task is a 404, as if it did not exist.
+         */
+        put: operations["tasks_update"];
+        post?: never;
+        /**
+         * Delete a task
+         * @description The caller's tasks; anybody else's task is a 404, as if it did not exist.
+         */
+        delete: operations["tasks_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some of a task's fields
+         * @description The caller's tasks; anybody else's task is a 404, as if it did not exist.
+         */
+        patch: operations["tasks_partial_update"];
+        trace?: never;
+    };
+    "/api/tasks/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Complete a task, or reopen it
+         * @description Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
+         *     schedules its next occurrence, returned under `next`.
+         */
+        patch: operations["tasks_complete"];
+        trace?: never;
+    };
+    "/api/tasks/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a task: to a list, under a task, or among its siblings
+         * @description Move the task: to another list (`list_id`, null: the inbox), under another task (`parent_id`, null: top
+         *     level), and right `after` a task there (null: first) or right `before` one; neither: last. One write.
+         */
+        post: operations["tasks_move"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/subtasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task's direct subtasks
+         * @description The task's direct subtasks, oldest first (theirs: ask each, or list with `parent=<id>`).
+         */
+        get: operations["tasks_subtasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists": {
         parameters: {
             query?: never;
             header?: never;
@@ -13,131 +133,54 @@ export interface paths {
         };
         /**
          * Your lists, in your order
-         * @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours.
+         * @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist.
          */
-        get: operations["user_lists_list"];
+        get: operations["lists_list"];
         put?: never;
-        /** @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours. */
-        post: operations["user_lists_create"];
+        /**
+         * Create a list
+         * @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist.
+         */
+        post: operations["lists_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/{user_id}/lists/{id}": {
+    "/api/lists/{id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours. */
-        get: operations["user_lists_retrieve"];
-        /** @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours. */
-        put: operations["user_lists_update"];
+        /**
+         * One of your lists, with its task counts
+         * @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist.
+         */
+        get: operations["lists_retrieve"];
+        /**
+         * Replace a list's fields
+         * @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist.
+         */
+        put: operations["lists_update"];
         post?: never;
-        /** @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours. */
-        delete: operations["user_lists_destroy"];
-        options?: never;
-        head?: never;
-        /** @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours. */
-        patch: operations["user_lists_partial_update"];
-        trace?: never;
-    };
-    "/api/{user_id}/lists/{id}/move": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** @description Reorder: right `after` a list (null: first) or right `before` one; neither: last. One write. */
-        post: operations["user_lists_move"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/sync": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description GET /api/{user_id}/sync: the same feed in the path shape; 403 if not yours. */
-        get: operations["user_sync"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/tasks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours. */
-        get: operations["user_tasks_list"];
-        put?: never;
-        /** @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours. */
-        post: operations["user_tasks_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/tasks/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours. */
-        get: operations["user_tasks_retrieve"];
-        /** @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours. */
-        put: operations["user_tasks_update"];
-        post?: never;
-        /** @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours. */
-        delete: operations["user_tasks_destroy"];
-        options?: never;
-        head?: never;
-        /** @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours. */
-        patch: operations["user_tasks_partial_update"];
-        trace?: never;
-    };
-    "/api/{user_id}/tasks/{id}/complete": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
+        /**
+         * Delete a list (say what becomes of its tasks)
+         * @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist.
+         */
+        delete: operations["lists_destroy"];
         options?: never;
         head?: never;
         /**
-         * @description Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
-         *     schedules its next occurrence, returned under `next`.
+         * Change some of a list's fields
+         * @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist.
          */
-        patch: operations["user_tasks_complete"];
+        patch: operations["lists_partial_update"];
         trace?: never;
     };
-    "/api/{user_id}/tasks/{id}/move": {
+    "/api/lists/{id}/move": {
         parameters: {
             query?: never;
             header?: never;
@@ -147,25 +190,29 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * @description Move the task: to another list (`list_id`, null: the inbox), under another task (`parent_id`, null: top
-         *     level), and right `after` a task there (null: first) or right `before` one; neither: last. One write.
+         * Reorder a list among yours
+         * @description Reorder: right `after` a list (null: first) or right `before` one; neither: last. One write.
          */
-        post: operations["user_tasks_move"];
+        post: operations["lists_move"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/{user_id}/tasks/{id}/subtasks": {
+    "/api/sync": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** @description The task's direct subtasks, oldest first (theirs: ask each, or list with `parent=<id>`). */
-        get: operations["user_tasks_subtasks"];
+        /**
+         * Everything that changed since your last sync
+         * @description Everything that changed since the last sync, in the order it committed, deletions included: mirror the
+         *     caller's tasks exactly. Ask with the `next_token` you got; none the first time.
+         */
+        get: operations["sync"];
         put?: never;
         post?: never;
         delete?: never;
@@ -174,7 +221,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/{user_id}/webhooks": {
+    "/api/tags": {
         parameters: {
             query?: never;
             header?: never;
@@ -182,128 +229,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Your webhooks
-         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
+         * Your tags, most used first
+         * @description The caller's tags with how many of their tasks carry each, most used first.
          */
-        get: operations["user_webhooks_list"];
-        put?: never;
-        /**
-         * Add a webhook (its secret is in this response only)
-         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
-         */
-        post: operations["user_webhooks_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/webhooks/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * One of your webhooks
-         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
-         */
-        get: operations["user_webhooks_retrieve"];
-        /**
-         * Replace a webhook's settings
-         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
-         */
-        put: operations["user_webhooks_update"];
-        post?: never;
-        /**
-         * Delete a webhook and its delivery log
-         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
-         */
-        delete: operations["user_webhooks_destroy"];
-        options?: never;
-        head?: never;
-        /**
-         * Change some of a webhook's settings
-         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
-         */
-        patch: operations["user_webhooks_partial_update"];
-        trace?: never;
-    };
-    "/api/{user_id}/webhooks/{id}/deliveries": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The webhook's deliveries, newest first
-         * @description The deliveries of events to this webhook, newest first; `Link: <...>; rel="next"` while more remain.
-         */
-        get: operations["user_webhooks_deliveries"];
+        get: operations["tags_list"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/webhooks/{id}/deliveries/{delivery_id}/retry": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send a delivery's event again
-         * @description A new pending delivery of the same event to this webhook, due now.
-         */
-        post: operations["user_webhooks_deliveries_retry"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/webhooks/{id}/ping": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send this webhook a test event (webhook.ping)
-         * @description A `webhook.ping` event delivered to this webhook alone, soon (202: queued, not sent yet).
-         */
-        post: operations["user_webhooks_ping"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/webhooks/{id}/rotate-secret": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Replace the signing secret (the new one is in this response only)
-         * @description A new secret; the old one keeps signing beside it for `grace_seconds` (default a day).
-         */
-        post: operations["user_webhooks_rotate_secret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -320,6 +251,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
+         * Several writes in one transaction, all or nothing
          * @description Several writes in one transaction: all of them, or none. What an offline client sends when it comes back
          *     online; with an `Idempotency-Key`, a batch resent after a network cut does nothing twice.
          */
@@ -338,6 +270,7 @@ export interface paths {
             cookie?: never;
         };
         /**
+         * All your lists and tasks as one document
          * @description All of your lists and tasks (subtasks, order, tags, rules included) as one JSON document: what
          *     POST /api/import takes.
          */
@@ -360,217 +293,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
+         * Create the lists and tasks of an export document as yours
          * @description Create the lists and tasks of an export document (from any user) as yours, in one transaction: all or
          *     nothing. A list whose name you have already is that list. `dry_run=true` says what it would create.
          */
         post: operations["import"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/lists": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Your lists, in your order
-         * @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist.
-         */
-        get: operations["lists_list"];
-        put?: never;
-        /** @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist. */
-        post: operations["lists_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/lists/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist. */
-        get: operations["lists_retrieve"];
-        /** @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist. */
-        put: operations["lists_update"];
-        post?: never;
-        /** @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist. */
-        delete: operations["lists_destroy"];
-        options?: never;
-        head?: never;
-        /** @description The caller's lists, each with its task counts; anybody else's list is a 404, as if it did not exist. */
-        patch: operations["lists_partial_update"];
-        trace?: never;
-    };
-    "/api/lists/{id}/move": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** @description Reorder: right `after` a list (null: first) or right `before` one; neither: last. One write. */
-        post: operations["lists_move"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The authenticated caller's `{id, email, name}`. */
-        get: operations["me_retrieve"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sync": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * @description Everything that changed since the last sync, in the order it committed, deletions included: mirror the
-         *     caller's tasks exactly. Ask with the `next_token` you got; none the first time.
-         */
-        get: operations["sync"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/tags": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The caller's tags with how many of their tasks carry each, most used first. */
-        get: operations["tags_list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/tasks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The caller's tasks; anybody else's task is a 404, as if it did not exist. */
-        get: operations["tasks_list"];
-        put?: never;
-        /** @description The caller's tasks; anybody else's task is a 404, as if it did not exist. */
-        post: operations["tasks_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/tasks/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The caller's tasks; anybody else's task is a 404, as if it did not exist. */
-        get: operations["tasks_retrieve"];
-        /** @description The caller's tasks; anybody else's task is a 404, as if it did not exist. */
-        put: operations["tasks_update"];
-        post?: never;
-        /** @description The caller's tasks; anybody else's task is a 404, as if it did not exist. */
-        delete: operations["tasks_destroy"];
-        options?: never;
-        head?: never;
-        /** @description The caller's tasks; anybody else's task is a 404, as if it did not exist. */
-        patch: operations["tasks_partial_update"];
-        trace?: never;
-    };
-    "/api/tasks/{id}/complete": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * @description Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
-         *     schedules its next occurrence, returned under `next`.
-         */
-        patch: operations["tasks_complete"];
-        trace?: never;
-    };
-    "/api/tasks/{id}/move": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * @description Move the task: to another list (`list_id`, null: the inbox), under another task (`parent_id`, null: top
-         *     level), and right `after` a task there (null: first) or right `before` one; neither: last. One write.
-         */
-        post: operations["tasks_move"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/tasks/{id}/subtasks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The task's direct subtasks, oldest first (theirs: ask each, or list with `parent=<id>`). */
-        get: operations["tasks_subtasks"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -713,6 +440,378 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who your token says you are
+         * @description The authenticated caller's `{id, email, name}`.
+         */
+        get: operations["me_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything that changed since your last sync
+         * @description GET /api/{user_id}/sync: the same feed in the path shape; 403 if not yours.
+         */
+        get: operations["user_sync"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tasks, filtered and sorted, a page at a time
+         * @description The caller's tasks; anybody else's task is a 404, as if it did not exist.
+         *
+         *     Deprecated, and left out of the typed parameters: `updated_since=<date-time>` (use GET /api/sync) answers with the changes since then, oldest first, deleted tasks among them as tombstones: an array of `TaskOrTombstone` (`#/components/schemas/TaskOrTombstone`; a tombstone has `deleted: true`). It is a 410 `sync_window_expired` past the tombstone window.
+         */
+        get: operations["user_tasks_list"];
+        put?: never;
+        /**
+         * Create a task
+         * @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        post: operations["user_tasks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your tasks
+         * @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        get: operations["user_tasks_retrieve"];
+        /**
+         * Replace a task's fields
+         * @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        put: operations["user_tasks_update"];
+        post?: never;
+        /**
+         * Delete a task
+         * @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        delete: operations["user_tasks_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some of a task's fields
+         * @description The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        patch: operations["user_tasks_partial_update"];
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Complete a task, or reopen it
+         * @description Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
+         *     schedules its next occurrence, returned under `next`.
+         */
+        patch: operations["user_tasks_complete"];
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a task: to a list, under a task, or among its siblings
+         * @description Move the task: to another list (`list_id`, null: the inbox), under another task (`parent_id`, null: top
+         *     level), and right `after` a task there (null: first) or right `before` one; neither: last. One write.
+         */
+        post: operations["user_tasks_move"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{id}/subtasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task's direct subtasks
+         * @description The task's direct subtasks, oldest first (theirs: ask each, or list with `parent=<id>`).
+         */
+        get: operations["user_tasks_subtasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your lists, in your order
+         * @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        get: operations["user_lists_list"];
+        put?: never;
+        /**
+         * Create a list
+         * @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        post: operations["user_lists_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your lists, with its task counts
+         * @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        get: operations["user_lists_retrieve"];
+        /**
+         * Replace a list's fields
+         * @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        put: operations["user_lists_update"];
+        post?: never;
+        /**
+         * Delete a list (say what becomes of its tasks)
+         * @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        delete: operations["user_lists_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some of a list's fields
+         * @description The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        patch: operations["user_lists_partial_update"];
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reorder a list among yours
+         * @description Reorder: right `after` a list (null: first) or right `before` one; neither: last. One write.
+         */
+        post: operations["user_lists_move"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your webhooks
+         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        get: operations["user_webhooks_list"];
+        put?: never;
+        /**
+         * Add a webhook (its secret is in this response only)
+         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        post: operations["user_webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your webhooks
+         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        get: operations["user_webhooks_retrieve"];
+        /**
+         * Replace a webhook's settings
+         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        put: operations["user_webhooks_update"];
+        post?: never;
+        /**
+         * Delete a webhook and its delivery log
+         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        delete: operations["user_webhooks_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some of a webhook's settings
+         * @description The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours.
+         */
+        patch: operations["user_webhooks_partial_update"];
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook's deliveries, newest first
+         * @description The deliveries of events to this webhook, newest first; `Link: <...>; rel="next"` while more remain.
+         */
+        get: operations["user_webhooks_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery's event again
+         * @description A new pending delivery of the same event to this webhook, due now.
+         */
+        post: operations["user_webhooks_deliveries_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send this webhook a test event (webhook.ping)
+         * @description A `webhook.ping` event delivered to this webhook alone, soon (202: queued, not sent yet).
+         */
+        post: operations["user_webhooks_ping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the signing secret (the new one is in this response only)
+         * @description A new secret; the old one keeps signing beside it for `grace_seconds` (default a day).
+         */
+        post: operations["user_webhooks_rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -783,7 +882,7 @@ export interface components {
             format: components["schemas"]["FormatEnum"];
             version: number;
             /** Format: date-time */
-            exported_at?: string;
+            exported_at: string;
             lists: components["schemas"]["ImportedList"][];
             tasks: components["schemas"]["ImportedTask"][];
         };
@@ -809,11 +908,11 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
-            color?: string | null;
-            position?: string;
-            archived?: boolean;
+            color: string | null;
+            position: string;
+            archived: boolean;
             /** Format: date-time */
-            created_at?: string;
+            created_at: string;
         };
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
@@ -837,9 +936,9 @@ export interface components {
             /** Format: date */
             until: string | null;
             /** @description RFC 5545 BYDAY: weekdays (MO..SU); monthly and yearly rules may number them (2MO: the second Monday, -1FR: the last Friday). */
-            byweekday?: string[] | null;
+            byweekday: string[] | null;
             /** @description Occurrences in all (or until). */
-            count?: number | null;
+            count: number | null;
             /**
              * @description What the next date counts from: the due date, or the day it was completed (Todoist's every!).
              *
@@ -866,9 +965,10 @@ export interface components {
              *
              *     * `due` - due
              *     * `completion` - completion
-             * @default due
+             *
+             *     Default: `"due"`.
              */
-            basis: components["schemas"]["BasisEnum"];
+            basis?: components["schemas"]["BasisEnum"];
             /** Format: date-time */
             anchor: string;
         };
@@ -881,24 +981,24 @@ export interface components {
             /** Format: int64 */
             id: number;
             /** Format: int64 */
-            list_id?: number | null;
+            list_id: number | null;
             /** Format: int64 */
-            parent_id?: number | null;
+            parent_id: number | null;
             title: string;
-            description?: string;
-            completed?: boolean;
+            description: string;
+            completed: boolean;
             /** Format: date-time */
-            completed_at?: string | null;
-            priority?: components["schemas"]["PriorityEnum"];
-            tags?: string[];
+            completed_at: string | null;
+            priority: components["schemas"]["PriorityEnum"];
+            tags: string[];
             /** Format: date-time */
-            due_at?: string | null;
+            due_at: string | null;
             /** Format: date-time */
-            remind_at?: string | null;
-            recurrence?: components["schemas"]["ImportedRule"] | null;
-            position?: string;
+            remind_at: string | null;
+            recurrence: components["schemas"]["ImportedRule"] | null;
+            position: string;
             /** Format: date-time */
-            created_at?: string;
+            created_at: string;
         };
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
@@ -1022,7 +1122,6 @@ export interface components {
          */
         OperationTypeEnum: "task" | "list";
         PaginatedTaskList: components["schemas"]["Task"][];
-        PaginatedTaskOrTombstoneList: components["schemas"]["TaskOrTombstone"][];
         /** @description Body of PATCH .../complete: no `completed` toggles the task, a boolean sets it. */
         PatchedTaskCompleteRequest: {
             completed?: boolean;
@@ -1039,8 +1138,8 @@ export interface components {
         PatchedTaskRequest: {
             /** @description 1-200 characters, not blank. */
             title?: string;
-            /** @default  */
-            description: string | null;
+            /** @description Default: `""`. */
+            description?: string | null;
             completed?: boolean;
             /** @description none (default), low, medium or high. */
             priority?: components["schemas"]["PriorityEnum"];
@@ -1095,11 +1194,11 @@ export interface components {
             /** @default 1 */
             interval: number;
             /** Format: date */
-            until?: string | null;
+            until: string | null;
             /** @description RFC 5545 BYDAY: weekdays (MO..SU); monthly and yearly rules may number them (2MO: the second Monday, -1FR: the last Friday). */
-            byweekday?: string[] | null;
+            byweekday: string[] | null;
             /** @description Occurrences in all (or until). */
-            count?: number | null;
+            count: number | null;
             /**
              * @description What the next date counts from: the due date, or the day it was completed (Todoist's every!).
              *
@@ -1117,8 +1216,8 @@ export interface components {
          */
         RecurrenceRequest: {
             freq: components["schemas"]["FreqEnum"];
-            /** @default 1 */
-            interval: number;
+            /** @description Default: `1`. */
+            interval?: number;
             /** Format: date */
             until?: string | null;
             /** @description RFC 5545 BYDAY: weekdays (MO..SU); monthly and yearly rules may number them (2MO: the second Monday, -1FR: the last Friday). */
@@ -1130,17 +1229,19 @@ export interface components {
              *
              *     * `due` - due
              *     * `completion` - completion
-             * @default due
+             *
+             *     Default: `"due"`.
              */
-            basis: components["schemas"]["BasisEnum"];
+            basis?: components["schemas"]["BasisEnum"];
         };
         /** @description Body of POST /api/webhooks/{id}/rotate-secret. */
         RotateSecretRequest: {
             /**
              * @description How long the old secret keeps signing beside the new one (default a day, at most a week).
-             * @default 86400
+             *
+             *     Default: `86400`.
              */
-            grace_seconds: number;
+            grace_seconds?: number;
         };
         /**
          * @description * `pending` - pending
@@ -1157,10 +1258,10 @@ export interface components {
             /** @description 1-100 characters; unique among your lists, whatever the case. */
             name: string;
             /** @description #rrggbb, or null. */
-            color?: string | null;
+            color: string | null;
             /** @description Sort lists by this string, byte by byte (ASCII): the order the user gave them. */
             readonly position: string;
-            archived?: boolean;
+            archived: boolean;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1188,37 +1289,37 @@ export interface components {
             /** @description 1-200 characters, not blank. */
             title: string;
             /** @default  */
-            description: string | null;
-            completed?: boolean;
+            description: string;
+            completed: boolean;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
             /** @description none (default), low, medium or high. */
-            priority?: components["schemas"]["PriorityEnum"];
+            priority: components["schemas"]["PriorityEnum"];
             /** @description Up to 20 tags of up to 50 characters; trimmed, case-insensitively unique, order kept. */
-            tags?: string[];
+            tags: string[];
             /** Format: date-time */
-            due_at?: string | null;
+            due_at: string | null;
             /**
              * Format: date-time
              * @description Not after due_at.
              */
-            remind_at?: string | null;
+            remind_at: string | null;
             /** @description Needs a due_at. */
-            recurrence?: components["schemas"]["Recurrence"] | null;
+            recurrence: components["schemas"]["Recurrence"] | null;
             /** Format: date-time */
             readonly completed_at: string | null;
             /**
              * Format: int64
              * @description One of your lists, or null: the inbox (the default).
              */
-            list_id?: number | null;
+            list_id: number | null;
             /**
              * Format: int64
              * @description Another of your tasks: this one is its subtask, in its list (at most 3 levels); null: top level.
              */
-            parent_id?: number | null;
+            parent_id: number | null;
             readonly position: string;
         };
         /** @description In the sync feed: a task created or changed, as it is now. */
@@ -1243,37 +1344,37 @@ export interface components {
             /** @description 1-200 characters, not blank. */
             title: string;
             /** @default  */
-            description: string | null;
-            completed?: boolean;
+            description: string;
+            completed: boolean;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
             /** @description none (default), low, medium or high. */
-            priority?: components["schemas"]["PriorityEnum"];
+            priority: components["schemas"]["PriorityEnum"];
             /** @description Up to 20 tags of up to 50 characters; trimmed, case-insensitively unique, order kept. */
-            tags?: string[];
+            tags: string[];
             /** Format: date-time */
-            due_at?: string | null;
+            due_at: string | null;
             /**
              * Format: date-time
              * @description Not after due_at.
              */
-            remind_at?: string | null;
+            remind_at: string | null;
             /** @description Needs a due_at. */
-            recurrence?: components["schemas"]["Recurrence"] | null;
+            recurrence: components["schemas"]["Recurrence"] | null;
             /** Format: date-time */
             readonly completed_at: string | null;
             /**
              * Format: int64
              * @description One of your lists, or null: the inbox (the default).
              */
-            list_id?: number | null;
+            list_id: number | null;
             /**
              * Format: int64
              * @description Another of your tasks: this one is its subtask, in its list (at most 3 levels); null: top level.
              */
-            parent_id?: number | null;
+            parent_id: number | null;
             readonly position: string;
             readonly next: components["schemas"]["Task"] | null;
         };
@@ -1301,10 +1402,10 @@ export interface components {
             /** @description 1-100 characters; unique among your lists, whatever the case. */
             name: string;
             /** @description #rrggbb, or null. */
-            color?: string | null;
+            color: string | null;
             /** @description Sort lists by this string, byte by byte (ASCII): the order the user gave them. */
             readonly position: string;
-            archived?: boolean;
+            archived: boolean;
             readonly task_count: number;
             /** @description Tasks not completed. */
             readonly open_count: number;
@@ -1338,13 +1439,12 @@ export interface components {
             /** Format: int64 */
             before?: number | null;
         };
-        TaskOrTombstone: components["schemas"]["Task"] | components["schemas"]["Tombstone"];
         /** @description A task; the owner and timestamps come from the server, whatever the body says. */
         TaskRequest: {
             /** @description 1-200 characters, not blank. */
             title: string;
-            /** @default  */
-            description: string | null;
+            /** @description Default: `""`. */
+            description?: string | null;
             completed?: boolean;
             /** @description none (default), low, medium or high. */
             priority?: components["schemas"]["PriorityEnum"];
@@ -1379,16 +1479,6 @@ export interface components {
          * @enum {string}
          */
         TasksEnum: "move_to_inbox" | "delete";
-        /** @description A deleted task in a sync response (`updated_since`). */
-        Tombstone: {
-            id: number;
-            deleted: boolean;
-            /**
-             * Format: date-time
-             * @description When it was deleted.
-             */
-            updated_at: string;
-        };
         /** @description A webhook endpoint of the caller's; the secret is never shown here. */
         Webhook: {
             readonly id: number;
@@ -1399,9 +1489,9 @@ export interface components {
             url: string;
             /** @description The event types sent (task.created, task.updated, task.completed, task.deleted, list.created, list.updated, list.deleted, reminder.due, webhook.disabled), or ["*"] for all; duplicates are dropped. */
             events: string[];
-            description?: string;
+            description: string;
             /** @description false: nothing is sent. Setting it true again clears disabled_reason. */
-            active?: boolean;
+            active: boolean;
             /** @description Why the server turned it off: "gone" (it answered 410), "failing", or "". */
             readonly disabled_reason: string;
             /** Format: date-time */
@@ -1432,9 +1522,9 @@ export interface components {
             url: string;
             /** @description The event types sent (task.created, task.updated, task.completed, task.deleted, list.created, list.updated, list.deleted, reminder.due, webhook.disabled), or ["*"] for all; duplicates are dropped. */
             events: string[];
-            description?: string;
+            description: string;
             /** @description false: nothing is sent. Setting it true again clears disabled_reason. */
-            active?: boolean;
+            active: boolean;
             /** @description Why the server turned it off: "gone" (it answered 410), "failing", or "". */
             readonly disabled_reason: string;
             /** Format: date-time */
@@ -1449,15 +1539,44 @@ export interface components {
              */
             readonly previous_secret_expires_at: string | null;
         };
+        /** @description Every error of the API, unless the request asks for `application/problem+json`. */
         Error: {
+            /** @description What went wrong, for people. */
             detail: string;
-            /** @description Stable, machine-readable reason, e.g. token_expired. */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             /** @description Per field, for code=invalid. */
             errors?: {
                 [key: string]: unknown;
             };
+            /** @description POST /api/batch: the operation that failed. */
+            index?: number;
         };
+        /** @description RFC 9457 problem details: every error, when the request's Accept lists `application/problem+json` (then `Content-Type: application/problem+json`). The members of `Error`, plus `type` and `title`, which are the same for every error of one `code`, and `status`. */
+        Problem: {
+            /**
+             * Format: uri-reference
+             * @description `/problems/<code>`, relative to the API's URL: the problem type.
+             */
+            type: string;
+            /** @description The problem type in words, e.g. Token expired. */
+            title: string;
+            /** @description The HTTP status. */
+            status: number;
+            /** @description What went wrong this time, for people. */
+            detail: string;
+            code: components["schemas"]["ErrorCode"];
+            /** @description Per field, for code=invalid. */
+            errors?: {
+                [key: string]: unknown;
+            };
+            /** @description POST /api/batch: the operation that failed. */
+            index?: number;
+        };
+        /**
+         * @description Stable, machine-readable reason, e.g. token_expired. New codes may be added: keep a default branch.
+         * @enum {string}
+         */
+        ErrorCode: "auth_unavailable" | "authentication_failed" | "authorization_header_invalid" | "bad_request" | "body_malformed" | "conflict" | "csrf_failed" | "cycle" | "database_unavailable" | "idempotency_key_reused" | "invalid" | "length_required" | "list_not_empty" | "method_not_allowed" | "not_acceptable" | "not_authenticated" | "not_found" | "parse_error" | "permission_denied" | "precondition_failed" | "repeated_parameter" | "request_too_large" | "server_error" | "sync_token_expired" | "sync_token_invalid" | "sync_window_expired" | "throttled" | "token_algorithm_not_allowed" | "token_audience_invalid" | "token_claims_invalid" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_unknown" | "token_malformed" | "token_not_valid" | "token_not_yet_valid" | "token_signature_invalid" | "too_deep" | "too_many_lists" | "too_many_webhooks" | "unknown_field" | "unknown_parameter" | "unsupported_media_type" | "user_inactive" | "user_mismatch" | "webhook_inactive";
         /**
          * @description `{"freq": "daily|weekly|monthly|yearly", "interval": 1..365, "until": date|null}`.
          *
@@ -1466,8 +1585,8 @@ export interface components {
          */
         PatchedRecurrenceRequest: {
             freq?: components["schemas"]["FreqEnum"];
-            /** @default 1 */
-            interval: number;
+            /** @description Default: `1`. */
+            interval?: number;
             /** Format: date */
             until?: string | null;
             /** @description RFC 5545 BYDAY: weekdays (MO..SU); monthly and yearly rules may number them (2MO: the second Monday, -1FR: the last Friday). */
@@ -1479,10 +1598,27 @@ export interface components {
              *
              *     * `due` - due
              *     * `completion` - completion
-             * @default due
+             *
+             *     Default: `"due"`.
              */
-            basis: components["schemas"]["BasisEnum"];
+            basis?: components["schemas"]["BasisEnum"];
         };
+        /** @description A deleted task, in the deprecated `updated_since` list (tasks.serializers.TombstoneSerializer). */
+        Tombstone: {
+            id: number;
+            /**
+             * @description Always true: tells a tombstone from a task.
+             * @enum {boolean}
+             */
+            deleted: true;
+            /**
+             * Format: date-time
+             * @description When it was deleted.
+             */
+            updated_at: string;
+        };
+        /** @description An item of the deprecated `updated_since` list: a task, or a tombstone (`deleted: true`). */
+        TaskOrTombstone: components["schemas"]["Task"] | components["schemas"]["Tombstone"];
     };
     responses: never;
     parameters: never;
@@ -1492,896 +1628,14 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    user_lists_list: {
-        parameters: {
-            query?: {
-                /** @description Only archived lists (true) or only the others (false); all without. */
-                archived?: boolean;
-            };
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"][];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_lists_create: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retries with the same key and body return the first response (24 h, per user). */
-                "Idempotency-Key"?: string;
-            };
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TaskListRequest"];
-            };
-        };
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No response body */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Idempotency-Key was used for a different request. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_lists_retrieve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Unchanged. */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_lists_update: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TaskListRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_lists_destroy: {
-        parameters: {
-            query?: {
-                /** @description What becomes of the list's tasks: moved to the inbox, or deleted. Without it, a list that has tasks is not deleted (409 `list_not_empty`). */
-                tasks?: "move_to_inbox" | "delete";
-            };
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description No response body */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `list_not_empty`. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_lists_partial_update: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["PatchedTaskListRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_lists_move: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["ListMoveRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_sync: {
-        parameters: {
-            query?: {
-                /** @description At most this many changes a page (default 100). */
-                limit?: number;
-                /** @description The `next_token` of the last sync; leave it out the first time (everything is sent). */
-                token?: string;
-            };
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SyncPage"];
-                };
-            };
-            /** @description `sync_token_invalid`: not a token this server gave you. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `sync_token_expired`: list everything instead. */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_tasks_list: {
+    tasks_list: {
         parameters: {
             query?: {
                 /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
                 cursor?: string;
                 due_after?: string | null;
                 due_before?: string | null;
-                /**
-                 * @description * `true` - true
-                 *     * `false` - false
-                 */
-                has_due?: "false" | "true";
+                has_due?: boolean;
                 /** @description Page size, 1-500 (default 100). */
                 limit?: number;
                 /** @description A list's id, or inbox: the tasks in no list. */
@@ -2391,13 +1645,7 @@ export interface operations {
                  * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
                  */
                 offset?: number;
-                /**
-                 * @description Due and not done.
-                 *
-                 *     * `true` - true
-                 *     * `false` - false
-                 */
-                overdue?: "false" | "true";
+                overdue?: boolean;
                 /** @description A task's id (its subtasks), or none: top-level tasks. */
                 parent?: string;
                 /**
@@ -2435,8 +1683,8 @@ export interface operations {
                  *     * `completed` - completed
                  */
                 status?: "all" | "completed" | "pending";
-                /** @description Repeatable. */
-                tag?: string;
+                /** @description Repeatable (`tag=a&tag=b`): tasks with any of these tags, or all (`tag_mode`). */
+                tag?: string[];
                 /**
                  * @description How several tags combine.
                  *
@@ -2444,27 +1692,20 @@ export interface operations {
                  *     * `all` - all
                  */
                 tag_mode?: "all" | "any";
-                /**
-                 * @deprecated
-                 * @description Deprecated: use GET /api/sync. Changes since a moment, by the servers' clocks: a write that commits after a later one, or on a server whose clock is behind, can be missed.
-                 */
-                updated_since?: string;
             };
             header?: never;
-            path: {
-                user_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Tasks, newest first; `Link: <...>; rel="next"` while more remain. With `updated_since`, the changes since then, oldest first, deletions as tombstones. */
+            /** @description Tasks, newest first (see `sort`); `Link: <...>; rel="next"` while more remain. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedTaskOrTombstoneList"];
+                    "application/json": components["schemas"]["PaginatedTaskList"];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
@@ -2474,6 +1715,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -2483,6 +1725,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -2492,6 +1735,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -2501,6 +1745,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -2510,14 +1755,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sync window expired. */
+            /** @description `sync_window_expired`: only with the deprecated `updated_since`. */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Rate limit reached; see Retry-After. */
             429: {
@@ -2526,29 +1775,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_create: {
+    tasks_create: {
         parameters: {
             query?: never;
             header?: {
                 /** @description Retries with the same key and body return the first response (24 h, per user). */
                 "Idempotency-Key"?: string;
             };
-            path: {
-                user_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -2572,6 +1821,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -2581,6 +1831,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -2590,6 +1841,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -2599,6 +1851,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -2608,6 +1861,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -2617,6 +1871,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body too large. */
@@ -2626,6 +1881,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -2635,6 +1891,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The Idempotency-Key was used for a different request. */
@@ -2642,7 +1899,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Rate limit reached; see Retry-After. */
             429: {
@@ -2651,20 +1911,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_retrieve: {
+    tasks_retrieve: {
         parameters: {
             query?: never;
             header?: {
@@ -2672,8 +1934,7 @@ export interface operations {
                 "If-None-Match"?: string;
             };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -2690,6 +1951,8 @@ export interface operations {
             /** @description Unchanged. */
             304: {
                 headers: {
+                    /** @description The current ETag, unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2701,6 +1964,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -2710,6 +1974,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -2719,6 +1984,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -2728,6 +1994,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -2737,6 +2004,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -2746,20 +2014,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_update: {
+    tasks_update: {
         parameters: {
             query?: never;
             header?: {
@@ -2767,8 +2037,7 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -2793,6 +2062,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -2802,6 +2072,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -2811,6 +2082,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -2820,6 +2092,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -2829,6 +2102,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -2838,6 +2112,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed since the ETag in If-Match was read. */
@@ -2845,7 +2120,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -2854,6 +2132,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -2863,6 +2142,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -2872,20 +2152,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_destroy: {
+    tasks_destroy: {
         parameters: {
             query?: never;
             header?: {
@@ -2893,8 +2175,7 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -2914,6 +2195,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -2923,6 +2205,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -2932,6 +2215,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -2941,6 +2225,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -2950,6 +2235,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed since the ETag in If-Match was read. */
@@ -2957,7 +2243,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Rate limit reached; see Retry-After. */
             429: {
@@ -2966,20 +2255,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_partial_update: {
+    tasks_partial_update: {
         parameters: {
             query?: never;
             header?: {
@@ -2987,8 +2278,7 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -3013,6 +2303,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3022,6 +2313,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3031,6 +2323,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3040,6 +2333,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3049,6 +2343,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -3058,6 +2353,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed since the ETag in If-Match was read. */
@@ -3065,7 +2361,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -3074,6 +2373,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -3083,6 +2383,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3092,20 +2393,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_complete: {
+    tasks_complete: {
         parameters: {
             query?: never;
             header?: {
@@ -3115,8 +2418,7 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -3141,6 +2443,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3150,6 +2453,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3159,6 +2463,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3168,6 +2473,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3177,6 +2483,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -3186,6 +2493,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed since the ETag in If-Match was read. */
@@ -3193,7 +2501,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -3202,6 +2513,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -3211,6 +2523,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The Idempotency-Key was used for a different request. */
@@ -3218,7 +2531,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Rate limit reached; see Retry-After. */
             429: {
@@ -3227,20 +2543,22 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_move: {
+    tasks_move: {
         parameters: {
             query?: never;
             header?: {
@@ -3248,8 +2566,7 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -3274,6 +2591,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3283,6 +2601,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3292,6 +2611,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3301,6 +2621,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3310,6 +2631,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -3319,6 +2641,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed since the ETag in If-Match was read. */
@@ -3326,7 +2649,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -3335,6 +2661,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -3344,6 +2671,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3353,31 +2681,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_tasks_subtasks: {
+    tasks_subtasks: {
         parameters: {
             query?: {
                 /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
                 cursor?: string;
                 due_after?: string | null;
                 due_before?: string | null;
-                /**
-                 * @description * `true` - true
-                 *     * `false` - false
-                 */
-                has_due?: "false" | "true";
+                has_due?: boolean;
                 /** @description Page size, 1-500 (default 100). */
                 limit?: number;
                 /** @description A list's id, or inbox: the tasks in no list. */
@@ -3387,13 +2713,7 @@ export interface operations {
                  * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
                  */
                 offset?: number;
-                /**
-                 * @description Due and not done.
-                 *
-                 *     * `true` - true
-                 *     * `false` - false
-                 */
-                overdue?: "false" | "true";
+                overdue?: boolean;
                 /** @description A task's id (its subtasks), or none: top-level tasks. */
                 parent?: string;
                 /**
@@ -3431,8 +2751,7 @@ export interface operations {
                  *     * `completed` - completed
                  */
                 status?: "all" | "completed" | "pending";
-                /** @description Repeatable. */
-                tag?: string;
+                tag?: string[];
                 /**
                  * @description How several tags combine.
                  *
@@ -3445,8 +2764,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -3467,6 +2785,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3476,6 +2795,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3485,6 +2805,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3494,6 +2815,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3503,6 +2825,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3512,26 +2835,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_list: {
+    lists_list: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: string;
+            query?: {
+                /** @description Only archived lists (true) or only the others (false); all without. */
+                archived?: boolean;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3541,7 +2867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Webhook"][];
+                    "application/json": components["schemas"]["TaskList"][];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
@@ -3551,6 +2877,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3560,6 +2887,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3569,6 +2897,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3578,6 +2907,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3587,6 +2917,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3596,41 +2927,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_create: {
+    lists_create: {
         parameters: {
             query?: never;
-            header?: never;
-            path: {
-                user_id: string;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
             };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["WebhookRequest"];
+                "application/json": components["schemas"]["TaskListRequest"];
             };
         };
         responses: {
-            /** @description The only time the secret is shown. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WebhookWithSecret"];
+                    "application/json": components["schemas"]["TaskList"];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
@@ -3640,6 +2973,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3649,6 +2983,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3658,6 +2993,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3667,6 +3003,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3676,14 +3013,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `too_many_webhooks`. */
+            /** @description `too_many_lists`. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -3692,6 +3033,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -3701,6 +3043,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3710,26 +3063,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_retrieve: {
+    lists_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -3740,8 +3094,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Webhook"];
+                    "application/json": components["schemas"]["TaskList"];
                 };
+            };
+            /** @description Unchanged. */
+            304: {
+                headers: {
+                    /** @description The current ETag, unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
             400: {
@@ -3750,6 +3113,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3759,6 +3123,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3768,6 +3133,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3777,6 +3143,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3786,6 +3153,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3795,32 +3163,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_update: {
+    lists_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["WebhookRequest"];
+                "application/json": components["schemas"]["TaskListRequest"];
             };
         };
         responses: {
@@ -3829,7 +3201,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Webhook"];
+                    "application/json": components["schemas"]["TaskList"];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
@@ -3839,6 +3211,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3848,6 +3221,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3857,6 +3231,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3866,6 +3241,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3875,6 +3251,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -3884,6 +3261,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body too large. */
@@ -3893,6 +3281,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -3902,6 +3291,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3911,26 +3301,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_destroy: {
+    lists_destroy: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description What becomes of the list's tasks: moved to the inbox, or deleted. Without it, a list that has tasks is not deleted (409 `list_not_empty`). */
+                tasks?: "move_to_inbox" | "delete";
+            };
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -3950,6 +3347,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3959,6 +3357,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -3968,6 +3367,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -3977,6 +3377,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -3986,6 +3387,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `list_not_empty`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -3995,32 +3417,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_partial_update: {
+    lists_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
             path: {
-                id: string;
-                user_id: string;
+                id: number;
             };
             cookie?: never;
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["PatchedWebhookRequest"];
+                "application/json": components["schemas"]["PatchedTaskListRequest"];
             };
         };
         responses: {
@@ -4029,7 +3455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Webhook"];
+                    "application/json": components["schemas"]["TaskList"];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
@@ -4039,6 +3465,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -4048,6 +3475,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -4057,6 +3485,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -4066,6 +3495,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -4075,6 +3505,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -4084,6 +3515,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body too large. */
@@ -4093,6 +3535,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -4102,6 +3545,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -4111,32 +3555,169 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_deliveries: {
+    lists_move: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ListMoveRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sync: {
         parameters: {
             query?: {
-                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
-                cursor?: string;
-                /** @description Page size, 1-500 (default 100). */
+                /** @description At most this many changes a page (default 100). */
                 limit?: number;
+                /** @description The `next_token` of the last sync; leave it out the first time (everything is sent). */
+                token?: string;
             };
             header?: never;
-            path: {
-                id: string;
-                user_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -4146,16 +3727,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Delivery"][];
+                    "application/json": components["schemas"]["SyncPage"];
                 };
             };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            /** @description `sync_token_invalid`: not a token this server gave you. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -4165,6 +3747,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -4174,6 +3757,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -4183,6 +3767,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -4192,6 +3777,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sync_token_expired`: list everything instead. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -4201,263 +3797,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    user_webhooks_deliveries_retry: {
+    tags_list: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                delivery_id: number;
-                id: string;
-                user_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Delivery"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `webhook_inactive`: the webhook is turned off. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_webhooks_ping: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Delivery"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `webhook_inactive`: the webhook is turned off. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    user_webhooks_rotate_secret: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["RotateSecretRequest"];
-            };
-        };
-        responses: {
-            /** @description The only time the secret is shown. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WebhookWithSecret"];
+                    "application/json": components["schemas"]["TagCount"][];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
@@ -4467,6 +3836,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -4476,6 +3846,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -4485,6 +3856,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -4494,6 +3866,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -4503,33 +3876,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -4539,15 +3886,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4581,7 +3930,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
             401: {
@@ -4590,6 +3942,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -4599,6 +3952,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -4608,6 +3962,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -4617,6 +3972,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -4626,6 +3982,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body too large. */
@@ -4635,6 +3992,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -4644,6 +4002,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The Idempotency-Key was used for a different request. */
@@ -4651,7 +4010,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Rate limit reached; see Retry-After. */
             429: {
@@ -4660,15 +4022,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4697,6 +4061,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -4706,6 +4071,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -4715,6 +4081,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -4724,6 +4091,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -4733,6 +4101,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -4742,15 +4111,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4795,6 +4166,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -4804,6 +4176,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -4813,6 +4186,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -4822,6 +4196,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -4831,6 +4206,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `too_many_lists`: you would have more lists than allowed. */
@@ -4838,7 +4214,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -4847,6 +4226,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -4856,6 +4236,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The Idempotency-Key was used for a different request. */
@@ -4863,91 +4244,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    lists_list: {
-        parameters: {
-            query?: {
-                /** @description Only archived lists (true) or only the others (false); all without. */
-                archived?: boolean;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"][];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -4957,2105 +4256,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    lists_create: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retries with the same key and body return the first response (24 h, per user). */
-                "Idempotency-Key"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TaskListRequest"];
-            };
-        };
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No response body */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Idempotency-Key was used for a different request. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    lists_retrieve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Unchanged. */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    lists_update: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TaskListRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    lists_destroy: {
-        parameters: {
-            query?: {
-                /** @description What becomes of the list's tasks: moved to the inbox, or deleted. Without it, a list that has tasks is not deleted (409 `list_not_empty`). */
-                tasks?: "move_to_inbox" | "delete";
-            };
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description No response body */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `list_not_empty`. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    lists_partial_update: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["PatchedTaskListRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    lists_move: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The list's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["ListMoveRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The list changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    me_retrieve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Me"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    sync: {
-        parameters: {
-            query?: {
-                /** @description At most this many changes a page (default 100). */
-                limit?: number;
-                /** @description The `next_token` of the last sync; leave it out the first time (everything is sent). */
-                token?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SyncPage"];
-                };
-            };
-            /** @description `sync_token_invalid`: not a token this server gave you. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `sync_token_expired`: list everything instead. */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tags_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TagCount"][];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_list: {
-        parameters: {
-            query?: {
-                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
-                cursor?: string;
-                due_after?: string | null;
-                due_before?: string | null;
-                /**
-                 * @description * `true` - true
-                 *     * `false` - false
-                 */
-                has_due?: "false" | "true";
-                /** @description Page size, 1-500 (default 100). */
-                limit?: number;
-                /** @description A list's id, or inbox: the tasks in no list. */
-                list?: string;
-                /**
-                 * @deprecated
-                 * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
-                 */
-                offset?: number;
-                /**
-                 * @description Due and not done.
-                 *
-                 *     * `true` - true
-                 *     * `false` - false
-                 */
-                overdue?: "false" | "true";
-                /** @description A task's id (its subtasks), or none: top-level tasks. */
-                parent?: string;
-                /**
-                 * @description One or a comma list.
-                 *
-                 *     * `none` - none
-                 *     * `low` - low
-                 *     * `medium` - medium
-                 *     * `high` - high
-                 */
-                priority?: ("high" | "low" | "medium" | "none")[];
-                /** @description Case-insensitive match in title or description. */
-                search?: string;
-                /**
-                 * @description Default: -created.
-                 *
-                 *     * `created` - created
-                 *     * `-created` - -created
-                 *     * `updated` - updated
-                 *     * `-updated` - -updated
-                 *     * `title` - title
-                 *     * `-title` - -title
-                 *     * `due` - due
-                 *     * `-due` - -due
-                 *     * `position` - position
-                 *     * `priority` - priority
-                 *     * `-priority` - -priority
-                 */
-                sort?: "-created" | "-due" | "-priority" | "-title" | "-updated" | "created" | "due" | "position" | "priority" | "title" | "updated";
-                /**
-                 * @description Default: all.
-                 *
-                 *     * `all` - all
-                 *     * `pending` - pending
-                 *     * `completed` - completed
-                 */
-                status?: "all" | "completed" | "pending";
-                /** @description Repeatable. */
-                tag?: string;
-                /**
-                 * @description How several tags combine.
-                 *
-                 *     * `any` - any
-                 *     * `all` - all
-                 */
-                tag_mode?: "all" | "any";
-                /**
-                 * @deprecated
-                 * @description Deprecated: use GET /api/sync. Changes since a moment, by the servers' clocks: a write that commits after a later one, or on a server whose clock is behind, can be missed.
-                 */
-                updated_since?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Tasks, newest first; `Link: <...>; rel="next"` while more remain. With `updated_since`, the changes since then, oldest first, deletions as tombstones. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaginatedTaskOrTombstoneList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Sync window expired. */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_create: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retries with the same key and body return the first response (24 h, per user). */
-                "Idempotency-Key"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TaskRequest"];
-            };
-        };
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Task"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Idempotency-Key was used for a different request. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_retrieve: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The task's ETag: 304 if unchanged. */
-                "If-None-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Task"];
-                };
-            };
-            /** @description Unchanged. */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_update: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The task's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TaskRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Task"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_destroy: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The task's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description No response body */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_partial_update: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The task's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["PatchedTaskRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Task"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_complete: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retries with the same key and body return the first response (24 h, per user). */
-                "Idempotency-Key"?: string;
-                /** @description The task's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["PatchedTaskCompleteRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskCompletion"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The Idempotency-Key was used for a different request. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_move: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The task's ETag: 412 if it changed since. */
-                "If-Match"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["TaskMoveRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Task"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed while the request was being checked. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The task changed since the ETag in If-Match was read. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Request body too large. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only application/json bodies are read. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    tasks_subtasks: {
-        parameters: {
-            query?: {
-                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
-                cursor?: string;
-                due_after?: string | null;
-                due_before?: string | null;
-                /**
-                 * @description * `true` - true
-                 *     * `false` - false
-                 */
-                has_due?: "false" | "true";
-                /** @description Page size, 1-500 (default 100). */
-                limit?: number;
-                /** @description A list's id, or inbox: the tasks in no list. */
-                list?: string;
-                /**
-                 * @deprecated
-                 * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
-                 */
-                offset?: number;
-                /**
-                 * @description Due and not done.
-                 *
-                 *     * `true` - true
-                 *     * `false` - false
-                 */
-                overdue?: "false" | "true";
-                /** @description A task's id (its subtasks), or none: top-level tasks. */
-                parent?: string;
-                /**
-                 * @description One or a comma list.
-                 *
-                 *     * `none` - none
-                 *     * `low` - low
-                 *     * `medium` - medium
-                 *     * `high` - high
-                 */
-                priority?: ("high" | "low" | "medium" | "none")[];
-                /** @description Case-insensitive match in title or description. */
-                search?: string;
-                /**
-                 * @description Default: -created.
-                 *
-                 *     * `created` - created
-                 *     * `-created` - -created
-                 *     * `updated` - updated
-                 *     * `-updated` - -updated
-                 *     * `title` - title
-                 *     * `-title` - -title
-                 *     * `due` - due
-                 *     * `-due` - -due
-                 *     * `position` - position
-                 *     * `priority` - priority
-                 *     * `-priority` - -priority
-                 */
-                sort?: "-created" | "-due" | "-priority" | "-title" | "-updated" | "created" | "due" | "position" | "priority" | "title" | "updated";
-                /**
-                 * @description Default: all.
-                 *
-                 *     * `all` - all
-                 *     * `pending` - pending
-                 *     * `completed` - completed
-                 */
-                status?: "all" | "completed" | "pending";
-                /** @description Repeatable. */
-                tag?: string;
-                /**
-                 * @description How several tags combine.
-                 *
-                 *     * `any` - any
-                 *     * `all` - all
-                 */
-                tag_mode?: "all" | "any";
-                /** @description Sync: everything changed since then, deletions included as tombstones, oldest change first. */
-                updated_since?: string;
-            };
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaginatedTaskList"];
-                };
-            };
-            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's user_id is not yours. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task of yours. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Only JSON is served. */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limit reached; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Token keys could not be fetched yet. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7084,6 +4295,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7093,6 +4305,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7102,6 +4315,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7111,6 +4325,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7120,6 +4335,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7129,15 +4345,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7171,6 +4389,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7180,6 +4399,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7189,6 +4409,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7198,6 +4419,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7207,6 +4429,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `too_many_webhooks`. */
@@ -7214,7 +4437,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -7223,6 +4449,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -7232,6 +4459,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7241,15 +4469,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7259,7 +4489,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7280,6 +4510,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7289,6 +4520,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7298,6 +4530,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7307,6 +4540,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7316,6 +4550,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7325,15 +4560,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7343,7 +4580,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7368,6 +4605,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7377,6 +4615,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7386,6 +4625,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7395,6 +4635,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7404,6 +4645,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -7413,6 +4655,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body too large. */
@@ -7422,6 +4665,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -7431,6 +4675,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7440,15 +4685,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7458,7 +4705,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7478,6 +4725,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7487,6 +4735,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7496,6 +4745,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7505,6 +4755,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7514,6 +4765,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7523,15 +4775,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7541,7 +4795,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7566,6 +4820,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7575,6 +4830,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7584,6 +4840,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7593,6 +4850,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7602,6 +4860,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -7611,6 +4870,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body too large. */
@@ -7620,6 +4880,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -7629,6 +4890,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7638,15 +4900,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7661,7 +4925,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7682,6 +4946,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7691,6 +4956,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7700,6 +4966,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7709,6 +4976,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7718,6 +4986,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7727,15 +4996,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7746,7 +5017,7 @@ export interface operations {
             header?: never;
             path: {
                 delivery_id: number;
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7767,6 +5038,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7776,6 +5048,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7785,6 +5058,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7794,6 +5068,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7803,6 +5078,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `webhook_inactive`: the webhook is turned off. */
@@ -7810,7 +5086,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -7819,6 +5098,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -7828,6 +5108,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7837,15 +5118,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7855,7 +5138,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7876,6 +5159,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7885,6 +5169,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -7894,6 +5179,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -7903,6 +5189,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -7912,6 +5199,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `webhook_inactive`: the webhook is turned off. */
@@ -7919,7 +5207,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Request body too large. */
             413: {
@@ -7928,6 +5219,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -7937,6 +5229,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -7946,15 +5239,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7964,7 +5259,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -7990,6 +5285,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -7999,6 +5295,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The path's user_id is not yours. */
@@ -8008,6 +5305,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such task of yours. */
@@ -8017,6 +5315,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only JSON is served. */
@@ -8026,6 +5325,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The task changed while the request was being checked. */
@@ -8035,6 +5335,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Request body too large. */
@@ -8044,6 +5345,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Only application/json bodies are read. */
@@ -8053,6 +5355,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; see Retry-After. */
@@ -8062,15 +5365,3433 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token keys could not be fetched yet. */
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    me_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_sync: {
+        parameters: {
+            query?: {
+                /** @description At most this many changes a page (default 100). */
+                limit?: number;
+                /** @description The `next_token` of the last sync; leave it out the first time (everything is sent). */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncPage"];
+                };
+            };
+            /** @description `sync_token_invalid`: not a token this server gave you. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sync_token_expired`: list everything instead. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_list: {
+        parameters: {
+            query?: {
+                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
+                cursor?: string;
+                due_after?: string | null;
+                due_before?: string | null;
+                has_due?: boolean;
+                /** @description Page size, 1-500 (default 100). */
+                limit?: number;
+                /** @description A list's id, or inbox: the tasks in no list. */
+                list?: string;
+                /**
+                 * @deprecated
+                 * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
+                 */
+                offset?: number;
+                overdue?: boolean;
+                /** @description A task's id (its subtasks), or none: top-level tasks. */
+                parent?: string;
+                /**
+                 * @description One or a comma list.
+                 *
+                 *     * `none` - none
+                 *     * `low` - low
+                 *     * `medium` - medium
+                 *     * `high` - high
+                 */
+                priority?: ("high" | "low" | "medium" | "none")[];
+                /** @description Case-insensitive match in title or description. */
+                search?: string;
+                /**
+                 * @description Default: -created.
+                 *
+                 *     * `created` - created
+                 *     * `-created` - -created
+                 *     * `updated` - updated
+                 *     * `-updated` - -updated
+                 *     * `title` - title
+                 *     * `-title` - -title
+                 *     * `due` - due
+                 *     * `-due` - -due
+                 *     * `position` - position
+                 *     * `priority` - priority
+                 *     * `-priority` - -priority
+                 */
+                sort?: "-created" | "-due" | "-priority" | "-title" | "-updated" | "created" | "due" | "position" | "priority" | "title" | "updated";
+                /**
+                 * @description Default: all.
+                 *
+                 *     * `all` - all
+                 *     * `pending` - pending
+                 *     * `completed` - completed
+                 */
+                status?: "all" | "completed" | "pending";
+                /** @description Repeatable (`tag=a&tag=b`): tasks with any of these tags, or all (`tag_mode`). */
+                tag?: string[];
+                /**
+                 * @description How several tags combine.
+                 *
+                 *     * `any` - any
+                 *     * `all` - all
+                 */
+                tag_mode?: "all" | "any";
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tasks, newest first (see `sort`); `Link: <...>; rel="next"` while more remain. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTaskList"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sync_window_expired`: only with the deprecated `updated_since`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The task's ETag: 304 if unchanged. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Unchanged. */
+            304: {
+                headers: {
+                    /** @description The current ETag, unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The task's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_destroy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The task's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The task's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTaskRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_complete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+                /** @description The task's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTaskCompleteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskCompletion"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_move: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The task's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TaskMoveRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_tasks_subtasks: {
+        parameters: {
+            query?: {
+                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
+                cursor?: string;
+                due_after?: string | null;
+                due_before?: string | null;
+                has_due?: boolean;
+                /** @description Page size, 1-500 (default 100). */
+                limit?: number;
+                /** @description A list's id, or inbox: the tasks in no list. */
+                list?: string;
+                /**
+                 * @deprecated
+                 * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
+                 */
+                offset?: number;
+                overdue?: boolean;
+                /** @description A task's id (its subtasks), or none: top-level tasks. */
+                parent?: string;
+                /**
+                 * @description One or a comma list.
+                 *
+                 *     * `none` - none
+                 *     * `low` - low
+                 *     * `medium` - medium
+                 *     * `high` - high
+                 */
+                priority?: ("high" | "low" | "medium" | "none")[];
+                /** @description Case-insensitive match in title or description. */
+                search?: string;
+                /**
+                 * @description Default: -created.
+                 *
+                 *     * `created` - created
+                 *     * `-created` - -created
+                 *     * `updated` - updated
+                 *     * `-updated` - -updated
+                 *     * `title` - title
+                 *     * `-title` - -title
+                 *     * `due` - due
+                 *     * `-due` - -due
+                 *     * `position` - position
+                 *     * `priority` - priority
+                 *     * `-priority` - -priority
+                 */
+                sort?: "-created" | "-due" | "-priority" | "-title" | "-updated" | "created" | "due" | "position" | "priority" | "title" | "updated";
+                /**
+                 * @description Default: all.
+                 *
+                 *     * `all` - all
+                 *     * `pending` - pending
+                 *     * `completed` - completed
+                 */
+                status?: "all" | "completed" | "pending";
+                tag?: string[];
+                /**
+                 * @description How several tags combine.
+                 *
+                 *     * `any` - any
+                 *     * `all` - all
+                 */
+                tag_mode?: "all" | "any";
+                /** @description Sync: everything changed since then, deletions included as tombstones, oldest change first. */
+                updated_since?: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTaskList"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_lists_list: {
+        parameters: {
+            query?: {
+                /** @description Only archived lists (true) or only the others (false); all without. */
+                archived?: boolean;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"][];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_lists_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskListRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_lists`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_lists_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description Unchanged. */
+            304: {
+                headers: {
+                    /** @description The current ETag, unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_lists_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskListRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_lists_destroy: {
+        parameters: {
+            query?: {
+                /** @description What becomes of the list's tasks: moved to the inbox, or deleted. Without it, a list that has tasks is not deleted (409 `list_not_empty`). */
+                tasks?: "move_to_inbox" | "delete";
+            };
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `list_not_empty`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_lists_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTaskListRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_lists_move: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ListMoveRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"][];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The only time the secret is shown. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_webhooks`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedWebhookRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
+                cursor?: string;
+                /** @description Page size, 1-500 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"][];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_deliveries_retry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_inactive`: the webhook is turned off. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_ping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_inactive`: the webhook is turned off. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    user_webhooks_rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateSecretRequest"];
+            };
+        };
+        responses: {
+            /** @description The only time the secret is shown. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or a refused one (`WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path's user_id is not yours. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such task of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only JSON is served. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed while the request was being checked. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only application/json bodies are read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database, or the token keys, could not be reached: see Retry-After when given. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
