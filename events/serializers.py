@@ -33,9 +33,11 @@ class WebhookURLField(StrictCharField):
         value = super().to_internal_value(data)
         try:
             parts = urlsplit(value)
-            parts.port  # noqa: B018 (a port out of range raises here, not when delivering)
+            port = parts.port  # a port out of range raises here, not when delivering
         except ValueError:
             raise serializers.ValidationError("Must be an http or https URL.", code="invalid") from None
+        if port == 0:
+            raise serializers.ValidationError("Port 0 reaches nothing: give a port from 1 to 65535.", code="invalid")
         if parts.username is not None or parts.password is not None:
             raise serializers.ValidationError("Must not hold a user name or password.", code="credentials")
         reason = refused_host(parts.hostname or "")

@@ -27,6 +27,10 @@ class TooManyWebhooks(Exception):
     """The user has MAX_WEBHOOKS endpoints already."""
 
 
+class RotationInProgress(Exception):
+    """A rotation's grace period is still running: another one would drop the secret receivers may still use."""
+
+
 class WebhookInactive(Exception):
     """The endpoint is turned off: nothing would be sent to it."""
 
@@ -67,11 +71,15 @@ def webhook_update(*, endpoint: WebhookEndpoint, data: dict[str, Any], now: date
 def webhook_rotate_secret(
     *, endpoint: WebhookEndpoint, grace_seconds: int = DEFAULT_GRACE_SECONDS, now: datetime | None = None
 ) -> WebhookEndpoint:
-    """A new secret; the one it replaces keeps signing beside it for `grace_seconds` (0: not at all). A secret
-    rotated out before its predecessor expired replaces it: two sign at most."""
+    """A new secret; the one it replaces keeps signing beside it for `grace_seconds` (0: not at all). Two sign
+    at most: while a grace period runs, another rotation with one is RotationInProgress (a double click must not
+    drop the secret receivers still use); one with `grace_seconds` 0 ends every old secret at once (a leak)."""
     now = now or timezone.now()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        expires = endpoint.previous_secret_expires_at
+        if grace_seconds and endpoint.previous_secret and expires is not None and expires > now:
+            raise RotationInProgress()
         endpoint.previous_secret = endpoint.secret if grace_seconds else ""
         endpoint.previous_secret_expires_at = now + timedelta(seconds=grace_seconds) if grace_seconds else None
         endpoint.secret = new_secret()

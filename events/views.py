@@ -33,6 +33,7 @@ from events.serializers import (
 )
 from events.services import (
     MAX_WEBHOOKS,
+    RotationInProgress,
     TooManyWebhooks,
     WebhookInactive,
     delivery_resend,
@@ -43,14 +44,24 @@ from events.services import (
     webhook_update,
 )
 from evotodo.api import StrictQueryParamsMixin
+from tasks.idempotency import idempotent
 from tasks.pagination import LinkHeaderPagination
-from tasks.views import IsPathUser
+from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, IsPathUser
 
 
 class TooManyWebhooksError(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = f"You have {MAX_WEBHOOKS} webhooks, the most there can be: delete one first."
     default_code = "too_many_webhooks"
+
+
+class RotationInProgressError(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "The previous secret still signs until its grace period ends (previous_secret_expires_at): rotate again "
+        "then, or now with grace_seconds 0 to end every old secret at once."
+    )
+    default_code = "rotation_in_progress"
 
 
 class WebhookInactiveError(APIException):
@@ -123,7 +134,12 @@ TURNED_OFF = OpenApiResponse(description="`webhook_inactive`: the webhook is tur
         summary="Add a webhook (its secret is in this response only)",
         examples=CREATE_WEBHOOK_EXAMPLES,
         request=WebhookSerializer,
-        responses={201: WEBHOOK_SECRET_SHOWN, 409: OpenApiResponse(description="`too_many_webhooks`.")},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: WEBHOOK_SECRET_SHOWN,
+            409: OpenApiResponse(description="`too_many_webhooks`."),
+            422: KEY_REUSED,
+        },
     ),
     retrieve=extend_schema(summary="One of your webhooks"),
     update=extend_schema(summary="Replace a webhook's settings"),
@@ -147,13 +163,17 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return owned_webhooks(self.request.user.pk).select_related("owner")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            endpoint = webhook_create(owner=request.user, data=serializer.validated_data)
-        except TooManyWebhooks:
-            raise TooManyWebhooksError() from None
-        return Response(WebhookWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+        def run() -> Response:
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            try:
+                endpoint = webhook_create(owner=request.user, data=serializer.validated_data)
+            except TooManyWebhooks:
+                raise TooManyWebhooksError() from None
+            return Response(WebhookWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+        # A create retried after a lost answer makes one webhook, and answers with the same secret.
+        return idempotent(request, "webhook_create", run)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         endpoint = self.get_object()
@@ -168,7 +188,7 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @extend_schema(
         summary="Replace the signing secret (the new one is in this response only)",
         request=RotateSecretSerializer,
-        responses={200: WEBHOOK_SECRET_SHOWN},
+        responses={200: WEBHOOK_SECRET_SHOWN, 409: OpenApiResponse(description="`rotation_in_progress`.")},
         operation_id="webhooks_rotate_secret",
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -181,6 +201,8 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             endpoint = webhook_rotate_secret(endpoint=endpoint, grace_seconds=body.validated_data["grace_seconds"])
         except WebhookEndpoint.DoesNotExist:
             raise NotFound() from None
+        except RotationInProgress:
+            raise RotationInProgressError() from None
         return Response(WebhookWithSecretSerializer(endpoint).data)
 
     @extend_schema(

@@ -152,7 +152,8 @@ def resolve(host: str, port: int, *, allow_private: bool) -> str:
         for address in addresses:
             reason = refused_address(address)
             if reason is not None:
-                raise AddressRefused(f"{host} resolves to a {reason} address ({address}): refused")
+                # Neither the address nor its kind: the log must not map a deployment's internal names.
+                raise AddressRefused(f"{host} resolves to an address webhooks may not reach (not public): refused")
     return addresses[0]
 
 
@@ -279,6 +280,7 @@ def disabled_event(endpoint: WebhookEndpoint, now: datetime) -> Event:
     other endpoints that take it."""
     return Event.objects.create(
         owner_id=endpoint.owner_id,
+        published_at=now,  # the user's own affair: to their other webhooks, never to the broker's consumers
         type=DISABLED,
         subject=f"webhooks/{endpoint.pk}",
         time=now,

@@ -264,6 +264,50 @@ def test_rotating_with_no_grace_drops_the_old_secret_at_once(alice: User, alice_
     assert (stored.previous_secret, stored.previous_secret_expires_at) == ("", None)
 
 
+def test_a_second_rotation_during_the_grace_is_a_409_that_keeps_both_secrets(
+    alice: User, alice_client: APIClient
+) -> None:
+    endpoint = make_endpoint(alice)
+    alice_client.post(f"/api/webhooks/{endpoint.pk}/rotate-secret", {"grace_seconds": 100}, format="json")
+    rotated = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    response = alice_client.post(f"/api/webhooks/{endpoint.pk}/rotate-secret", {"grace_seconds": 100}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "rotation_in_progress")
+    assert "secret" not in response.json()
+    stored = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (stored.secret, stored.previous_secret) == (rotated.secret, endpoint.secret)
+
+
+def test_a_rotation_with_no_grace_during_another_ends_every_old_secret(alice: User, alice_client: APIClient) -> None:
+    endpoint = make_endpoint(alice)
+    alice_client.post(f"/api/webhooks/{endpoint.pk}/rotate-secret", {"grace_seconds": 100}, format="json")
+    response = alice_client.post(f"/api/webhooks/{endpoint.pk}/rotate-secret", {"grace_seconds": 0}, format="json")
+    assert response.status_code == 200
+    stored = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (stored.secret, stored.previous_secret) == (response.json()["secret"], "")
+
+
+def test_a_webhook_create_retried_with_its_idempotency_key_makes_one_with_one_secret(
+    alice: User, alice_client: APIClient
+) -> None:
+    body = {"url": "https://hooks.example.com/a", "events": ["*"]}
+    first = alice_client.post("/api/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY="create-1")
+    again = alice_client.post("/api/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY="create-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["secret"] == first.json()["secret"] == WebhookEndpoint.objects.get(owner=alice).secret
+
+
+def test_a_url_on_port_0_is_refused(alice: User, alice_client: APIClient) -> None:
+    response = alice_client.post(
+        "/api/webhooks", {"url": "https://hooks.example.com:0/", "events": ["*"]}, format="json"
+    )
+    assert (response.status_code, response.json()["errors"]["url"][0]) == (
+        400,
+        "Port 0 reaches nothing: give a port from 1 to 65535.",
+    )
+    assert not WebhookEndpoint.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
