@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from amqp.exceptions import AMQPError
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -114,15 +115,17 @@ class Publisher:
                 message_id=str(event.event_id),
                 retry=False,
             )
-        except (KombuError, OSError) as e:
+        except (KombuError, AMQPError, OSError) as e:
+            # The broker is down, refused the message, or closed the channel (an exchange deleted under us): the
+            # next round connects again and declares the exchanges again.
             self.close()
-            raise BrokerUnavailable(str(e)) from e
+            raise BrokerUnavailable(f"{type(e).__name__}: {e}") from e
 
     def close(self) -> None:
         if self.connection is not None:
             try:
                 self.connection.release()
-            except (KombuError, OSError):
+            except (KombuError, AMQPError, OSError):
                 logger.debug("closing the broker connection failed", exc_info=True)
         self.connection = self.producer = None
 

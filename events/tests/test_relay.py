@@ -152,3 +152,24 @@ def test_dispatch_makes_a_delivery_per_subscribed_active_endpoint_of_the_owner_o
     )
     assert not Delivery.objects.filter(endpoint=bobs).exists()
     assert set(Delivery.objects.values_list("subject", flat=True)) == {f"tasks/{task['id']}"}
+
+
+def test_an_exchange_deleted_under_the_relay_is_declared_again_and_nothing_is_lost(
+    alice: User, alice_client: APIClient, exchanges: tuple[str, str]
+) -> None:
+    publisher = Publisher(BROKER_URL)
+    try:
+        alice_client.post("/api/tasks", {"title": "before"}, format="json")
+        assert publish(publisher) == 1
+        with Connection(BROKER_URL) as conn:
+            Exchange(exchanges[0])(conn.default_channel).delete()
+        alice_client.post("/api/tasks", {"title": "after"}, format="json")
+        with pytest.raises(BrokerUnavailable):
+            publish(publisher)  # the broker closes the channel: nothing marked sent
+        assert Event.objects.filter(published_at__isnull=True).count() == 1
+        with Connection(BROKER_URL) as conn:
+            queue = bound_queue(conn, exchanges[0], "#")  # declares the exchange, as a consumer would
+            assert publish(publisher) == 1
+            assert [body["data"]["task"]["title"] for body, _ in drain(conn, queue)] == ["after"]
+    finally:
+        publisher.close()

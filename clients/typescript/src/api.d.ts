@@ -1576,7 +1576,7 @@ export interface components {
          * @description Stable, machine-readable reason, e.g. token_expired. New codes may be added: keep a default branch.
          * @enum {string}
          */
-        ErrorCode: "auth_unavailable" | "authentication_failed" | "authorization_header_invalid" | "bad_request" | "body_malformed" | "conflict" | "csrf_failed" | "cycle" | "database_unavailable" | "idempotency_key_reused" | "invalid" | "length_required" | "list_not_empty" | "method_not_allowed" | "not_acceptable" | "not_authenticated" | "not_found" | "parse_error" | "permission_denied" | "precondition_failed" | "repeated_parameter" | "request_too_large" | "server_error" | "sync_token_expired" | "sync_token_invalid" | "sync_window_expired" | "throttled" | "token_algorithm_not_allowed" | "token_audience_invalid" | "token_claims_invalid" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_unknown" | "token_malformed" | "token_not_valid" | "token_not_yet_valid" | "token_signature_invalid" | "too_deep" | "too_many_lists" | "too_many_webhooks" | "unknown_field" | "unknown_parameter" | "unsupported_media_type" | "user_inactive" | "user_mismatch" | "webhook_inactive";
+        ErrorCode: "auth_unavailable" | "authentication_failed" | "authorization_header_invalid" | "bad_request" | "body_malformed" | "conflict" | "csrf_failed" | "cycle" | "database_unavailable" | "idempotency_key_reused" | "invalid" | "length_required" | "list_not_empty" | "method_not_allowed" | "not_acceptable" | "not_authenticated" | "not_found" | "parse_error" | "permission_denied" | "precondition_failed" | "repeated_parameter" | "request_too_large" | "rotation_in_progress" | "server_error" | "sync_token_expired" | "sync_token_invalid" | "sync_window_expired" | "throttled" | "token_algorithm_not_allowed" | "token_audience_invalid" | "token_claims_invalid" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_unknown" | "token_malformed" | "token_not_valid" | "token_not_yet_valid" | "token_signature_invalid" | "too_deep" | "too_many_lists" | "too_many_webhooks" | "unknown_field" | "unknown_parameter" | "unsupported_media_type" | "user_inactive" | "user_mismatch" | "webhook_inactive";
         /**
          * @description `{"freq": "daily|weekly|monthly|yearly", "interval": 1..365, "until": date|null}`.
          *
@@ -4363,7 +4363,10 @@ export interface operations {
     webhooks_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4454,6 +4457,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5328,7 +5341,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The task changed while the request was being checked. */
+            /** @description `rotation_in_progress`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7769,7 +7782,10 @@ export interface operations {
     user_webhooks_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 user_id: string;
             };
@@ -7862,6 +7878,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8744,7 +8770,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The task changed while the request was being checked. */
+            /** @description `rotation_in_progress`. */
             409: {
                 headers: {
                     [name: string]: unknown;
