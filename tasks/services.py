@@ -14,7 +14,7 @@ from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from authn.models import User
-from evotodo.queries import CompiledQuery
+from evotodo.queries import CompiledInsert, CompiledQuery
 from tasks.changes import Action, in_change_order, task_deleted, task_saved, tell
 from tasks.datetimes import in_range
 from tasks.models import (
@@ -35,6 +35,8 @@ from tasks.sync import change_rows, claim_change_seq
 OWN_TASK_FOR_UPDATE = CompiledQuery(
     lambda owner_id, pk: Task.objects.select_for_update().filter(owner_id=owner_id, pk=pk), "owner_id", "pk"
 )
+# A new task's INSERT, compiled once per process.
+TASK_INSERT = CompiledInsert(Task)
 
 COPIED_WITH_SUBTASKS = ("title", "description", "priority", "tags", "owner_id")
 COPIED_TO_NEXT_OCCURRENCE = (*COPIED_WITH_SUBTASKS, "task_list_id", "parent_id")
@@ -225,7 +227,7 @@ def task_create(*, owner: User, data: dict[str, Any]) -> Task:
         if task.completed:  # created done: a recurring one schedules its next occurrence, as completing does
             task.completed = False
             _set_completed(task, True)
-        task.save()
+        TASK_INSERT.insert(task)
         _set_tags(task, new=True)
         tell([task_saved(task, "created")])
     return task

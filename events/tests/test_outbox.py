@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from authn.models import User
 from events.cloudevents import cloudevent
 from events.models import Event
-from events.outbox import list_json
+from events.outbox import list_json, record_changes
+from tasks.changes import task_saved
 from tasks.models import ListTombstone, SyncState, Task, TaskList, TaskTombstone
 from tasks.serializers import task_json
 from tasks.services import task_create
@@ -213,3 +214,18 @@ def test_every_kind_of_write_leaves_every_change_with_its_event(
             e.data["change"] for e in Event.objects.filter(owner_id=user.pk, type__regex=r"^(task|list)\.")
         )
         assert numbers == list(range(1, SyncState.objects.get(owner=user).seq + 1))
+
+
+def test_one_changes_event_is_the_row_a_batchs_insert_writes(alice: User) -> None:
+    """One change's event goes through the compiled INSERT, several through `bulk_create`: the rows are alike."""
+    task = task_create(owner=alice, data={"title": "ß\u2028🙂", "tags": ["Ä"], "priority": 3})
+    change = task_saved(task, "created")
+    with transaction.atomic():
+        record_changes([change])
+        record_changes([change, change])
+    own = ("id", "event_id", "time")  # each event's, and each call's moment
+    columns = [field.attname for field in Event._meta.concrete_fields if field.attname not in own]
+    one, *batch = Event.objects.filter(owner_id=alice.pk).order_by("id").values(*columns)[1:]
+    assert batch == [one, one]
+    assert one["data"]["task"] == task_json(task, UTC)
+    assert Event.objects.filter(owner_id=alice.pk).values("event_id").distinct().count() == 4

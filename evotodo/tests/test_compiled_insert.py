@@ -1,0 +1,130 @@
+"""A compiled INSERT writes the row Django's `save()` writes, and leaves the instance as `save()` does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save, pre_save
+from django.test.utils import CaptureQueriesContext
+
+from authn.models import User
+from events.models import Event
+from evotodo.queries import CompiledInsert
+from tasks.models import Task, TaskList
+
+# Set by the database or by pre_save at the moment of saving: compared apart.
+OWN_VALUES = {"id", "updated_at", "event_id"}
+
+
+def row(instance: Any) -> dict[str, Any]:
+    """The instance's row as the database holds it, read back, without what differs between two saves."""
+    model = type(instance)
+    columns = [field.attname for field in model._meta.concrete_fields if field.attname not in OWN_VALUES]
+    return model.objects.filter(pk=instance.pk).values(*columns).get()
+
+
+def edge_tasks(alice: User) -> list[Callable[[], Task]]:
+    """Tasks as new, unsaved instances: defaults only; every field at an extreme; nulls and empties."""
+    return [
+        lambda: Task(owner=alice, title="x", change_seq=1),
+        lambda: Task(
+            owner=alice,
+            title="ß\u2028🙂" + "t" * 197,
+            description="d" * 1000,
+            completed=True,
+            completed_at=datetime(1, 1, 1, tzinfo=UTC),
+            priority=3,
+            tags=["Ä", "b" * 50, '"quoted", \\ back'],
+            due_at=datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            remind_at=datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+            recurrence={"freq": "yearly", "interval": 365, "until": "9999-12-31", "anchor": "9999-12-31T10:00-13:59"},
+            position="zzzzzzzz",
+            version=7,
+            change_seq=2**62,
+            created_at=datetime(2027, 3, 28, 1, 30, 0, 500, tzinfo=UTC),
+        ),
+        lambda: Task(owner=alice, title="no rule", recurrence=None, tags=[], description="", change_seq=3),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_task_is_inserted_as_save_inserts_it(alice: User) -> None:
+    insert = CompiledInsert(Task)
+    for make in edge_tasks(alice):
+        saved, compiled = make(), make()
+        saved.position, saved.created_at = compiled.position, compiled.created_at  # defaults made per instance
+        saved.save()
+        with CaptureQueriesContext(connection) as queries:
+            insert.insert(compiled)
+        assert len(queries.captured_queries) == 1
+        assert compiled.pk is not None
+        assert compiled.pk != saved.pk
+        assert row(compiled) == row(saved)
+        # The instance as save() leaves it: its id, its pre_save values (updated_at), its state.
+        stored = Task.objects.get(pk=compiled.pk)
+        assert compiled.updated_at == stored.updated_at
+        assert (compiled._state.adding, compiled._state.db) == (False, "default")
+        assert {name: getattr(compiled, name) for name in row(compiled)} == {
+            name: getattr(stored, name) for name in row(compiled)
+        }
+
+
+@pytest.mark.django_db
+def test_an_event_is_inserted_as_save_inserts_it(alice: User) -> None:
+    now = datetime(2027, 1, 1, 12, 0, 0, 1, tzinfo=UTC)
+    data = {"user_id": "a", "change": 1, "task": {"id": 1, "title": "ß\u2028🙂", "tags": [], "due_at": None}}
+    saved = Event(owner_id=alice.pk, type="task.created", subject="tasks/1", time=now, data=data)
+    compiled = Event(owner_id=alice.pk, type="task.created", subject="tasks/1", time=now, data=data)
+    saved.save()
+    CompiledInsert(Event).insert(compiled)
+    assert row(compiled) == row(saved)
+    assert Event.objects.get(pk=compiled.pk).event_id == compiled.event_id
+
+
+@pytest.mark.django_db
+def test_a_model_somebody_listens_to_is_saved_by_django(alice: User) -> None:
+    heard: list[str] = []
+
+    def listener(sender: Any, instance: Task, **kwargs: Any) -> None:
+        heard.append("pre" if kwargs["signal"] is pre_save else "post")
+
+    pre_save.connect(listener, sender=Task)
+    post_save.connect(listener, sender=Task)
+    try:
+        task = Task(owner=alice, title="heard")
+        CompiledInsert(Task).insert(task)
+    finally:
+        pre_save.disconnect(listener, sender=Task)
+        post_save.disconnect(listener, sender=Task)
+    assert heard == ["pre", "post"]
+    assert Task.objects.get(pk=task.pk).title == "heard"
+
+
+@pytest.mark.django_db
+def test_a_failed_insert_marks_the_transaction_for_rollback(alice: User) -> None:
+    taken = uuid.uuid4()
+    Event.objects.create(owner_id=alice.pk, type="t", subject="s", data={}, event_id=taken)
+    marked = []
+
+    def insert_in_a_transaction() -> None:
+        with transaction.atomic():
+            try:
+                CompiledInsert(Event).insert(Event(owner_id=alice.pk, type="t", subject="s", data={}, event_id=taken))
+            finally:
+                marked.append(connection.needs_rollback)
+
+    with pytest.raises(IntegrityError):
+        insert_in_a_transaction()
+    assert marked == [True]
+    assert Event.objects.filter(event_id=taken).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_model_with_a_save_of_its_own_is_refused(alice: User) -> None:
+    with pytest.raises(ValueError, match=r"CompiledInsert does not take tasks\.TaskList"):
+        CompiledInsert(TaskList).insert(TaskList(owner=alice, name="Work"))
