@@ -69,8 +69,9 @@ def test_no_token_is_a_401_problem_with_the_challenge(db: Any) -> None:
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_a_client_that_accepts_only_problems_still_gets_its_json_answers(alice_client: APIClient) -> None:
-    response = alice_client.get("/api/tasks", HTTP_ACCEPT="application/problem+json")
+@pytest.mark.parametrize("accept", ["application/problem+json", "APPLICATION/Problem+JSON"])
+def test_a_client_that_accepts_only_problems_still_gets_its_json_answers(alice_client: APIClient, accept: str) -> None:
+    response = alice_client.get("/api/tasks", HTTP_ACCEPT=accept)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response.json() == []

@@ -37,6 +37,15 @@ function tagsOf(text: string): string[] {
     .filter(Boolean);
 }
 
+/** The fields of the draft the user changed since `base` was read. */
+function edited(base: Draft, draft: Draft): Partial<Draft> {
+  const mine: Partial<Draft> = {};
+  for (const key of Object.keys(draft) as (keyof Draft)[]) {
+    if (draft[key] !== base[key]) Object.assign(mine, { [key]: draft[key] });
+  }
+  return mine;
+}
+
 /** The PATCH body: the fields of the draft that differ from the task as last read. */
 function changes(base: Draft, draft: Draft): Record<string, unknown> {
   const body: Record<string, unknown> = {};
@@ -111,7 +120,11 @@ export function TaskEditor({ taskId, onDone, onConflict }: TaskEditorProps) {
         // Read it again: the client records its new ETag, and the user sees what changed before re-applying.
         const current = unwrap(await api.GET("/api/tasks/{id}", { params: { path: itemPath(taskId) } }));
         setConflict(current);
-        setBase(draftOf(current));
+        // The new version, with the user's own edits on top: saving again sends only those, so whatever the
+        // other tab changed in the other fields stays.
+        const fresh = draftOf(current);
+        setBase(fresh);
+        setDraft({ ...fresh, ...edited(base, draft) });
         onConflict();
       } else {
         setProblem(error);

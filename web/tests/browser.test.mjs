@@ -268,3 +268,32 @@ test("an edit in another tab shows the conflict, and the user re-applies theirs"
   await count(task(tabA, "Plan the trip to Porto"), 1);
   assert.deepEqual([...tabA.errors, ...tabB.errors], []);
 });
+
+test("re-applying after a conflict keeps what the other tab changed in the fields the user left alone", async () => {
+  const tabA = await newPage();
+  await signUp(tabA, "Merge");
+  await addTask(tabA, "Book the hotel");
+  const tabB = await tabA.context().newPage();
+  tabB.errors = [];
+  tabB.on("pageerror", (error) => tabB.errors.push(String(error)));
+  await tabB.goto(WEB_URL);
+  await tabB.getByRole("button", { name: "Edit Book the hotel" }).click();
+  await hasValue(tabB.getByLabel("Title", { exact: true }), "Book the hotel");
+  await tabA.getByRole("button", { name: "Edit Book the hotel" }).click();
+  await tabA.getByLabel("Title", { exact: true }).fill("Book the hotel in Lisbon");
+  await tabA.getByRole("button", { name: "Save" }).click();
+  await count(task(tabA, "Book the hotel in Lisbon"), 1);
+
+  await tabB.getByLabel("Description", { exact: true }).fill("Near the river"); // B changes only the description
+  await tabB.getByRole("button", { name: "Save" }).click();
+  await hasText(tabB.getByRole("form", { name: "Edit task" }).getByRole("alert"), "This task was changed elsewhere");
+  await hasValue(tabB.getByLabel("Title", { exact: true }), "Book the hotel in Lisbon"); // A's title, shown
+  // (not `exact`: a label's accessible name takes in the value of the field inside it)
+  await hasValue(tabB.getByRole("textbox", { name: /^Description/ }), "Near the river"); // B's edit, kept
+  await tabB.getByRole("button", { name: "Save" }).click();
+  await count(tabB.getByRole("form", { name: "Edit task" }), 0);
+  await tabA.reload();
+  await count(task(tabA, "Book the hotel in Lisbon"), 1); // A's rename survived B's save
+  await hasText(task(tabA, "Book the hotel in Lisbon"), "Near the river"); // and B's description is there
+  assert.deepEqual([...tabA.errors, ...tabB.errors], []);
+});

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -114,6 +115,7 @@ SCENARIOS = [
     "reorder with move up and down, and filter by status and tag",
     "a token that expires during the session is refreshed without the user noticing",
     "an edit in another tab shows the conflict, and the user re-applies theirs",
+    "re-applying after a conflict keeps what the other tab changed in the fields the user left alone",
 ]
 
 
@@ -139,3 +141,9 @@ def test_scenario_in_chromium(stack: Stack, scenario: str, capsys: pytest.Captur
         print(f"\n  screenshots: {stack.screenshots}")
     assert done.returncode == 0, f"{scenario}:\n{done.stdout}\n{done.stderr}"
     assert "# pass 1" in done.stdout, f"the scenario did not run:\n{done.stdout}"
+
+
+def test_every_browser_scenario_is_run() -> None:
+    """A scenario written in browser.test.mjs but missing here would never run."""
+    written = re.findall(r'^test\("(.+?)", async', (Path(__file__).parent / "browser.test.mjs").read_text(), re.M)
+    assert written == SCENARIOS
