@@ -43,7 +43,7 @@ from events.services import (
     webhook_rotate_secret,
     webhook_update,
 )
-from evotodo.api import StrictQueryParamsMixin
+from evotodo.api import StrictQueryParamsMixin, path_style_schema
 from tasks.idempotency import idempotent
 from tasks.pagination import LinkHeaderPagination
 from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, IsPathUser
@@ -288,17 +288,7 @@ PATH_STYLE_SUMMARIES = {
 }
 
 
-@extend_schema_view(
-    **{
-        name: extend_schema(
-            tags=["webhooks (path-style)"],
-            summary=summary,
-            parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
-            operation_id=f"user_webhooks_{'deliveries_retry' if name == 'retry' else name}",
-        )
-        for name, summary in PATH_STYLE_SUMMARIES.items()
-    }
-)
+@path_style_schema("webhooks (path-style)", PATH_STYLE_SUMMARIES, "user_webhooks", {"retry": "deliveries_retry"})
 class UserWebhookViewSet(WebhookViewSet):
     """The same API under /api/{user_id}/webhooks (the "Evolution of Todo" path shape); 403 if not yours."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 
@@ -35,3 +37,20 @@ class StrictQueryParamsMixin:
                 errors[name] = [ErrorDetail("Give this parameter once.", code="repeated_parameter")]
         if errors:
             raise ValidationError(dict(sorted(errors.items())))
+
+
+def path_style_schema(tag: str, summaries: dict[str, str], prefix: str, ids: dict[str, str] | None = None) -> Any:
+    """The OpenAPI decoration of a viewset's path-style copy (/api/{user_id}/…, the "Evolution of Todo" shape):
+    its own tag (listed after the main routes), each operation's summary, the `user_id` parameter, and operation
+    ids of its own (`prefix`, then the action's name or its entry in `ids`)."""
+    return extend_schema_view(
+        **{
+            name: extend_schema(
+                tags=[tag],
+                summary=summary,
+                parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+                operation_id=f"{prefix}_{(ids or {}).get(name, name)}",
+            )
+            for name, summary in summaries.items()
+        }
+    )

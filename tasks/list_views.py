@@ -20,7 +20,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evotodo.api import StrictQueryParamsMixin
+from evotodo.api import StrictQueryParamsMixin, path_style_schema
 from tasks.idempotency import idempotent
 from tasks.list_services import (
     TASKS_DELETE,
@@ -263,17 +263,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(
-    **{
-        name: extend_schema(
-            tags=["lists (path-style)"],
-            summary=summary,
-            parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
-            operation_id=f"user_lists_{name}",
-        )
-        for name, summary in LIST_SUMMARIES.items()
-    }
-)
+@path_style_schema("lists (path-style)", LIST_SUMMARIES, "user_lists")
 class UserTaskListViewSet(TaskListViewSet):
     """The same API under /api/{user_id}/lists (the "Evolution of Todo" path shape); 403 if not yours."""
 

@@ -26,7 +26,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evotodo.api import StrictQueryParamsMixin
+from evotodo.api import StrictQueryParamsMixin, path_style_schema
 from evotodo.queries import CompiledQuery
 from tasks.filters import INBOX, AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -573,17 +573,7 @@ class IsPathUser(BasePermission):
         return view.kwargs.get("user_id") == request.user.better_auth_id
 
 
-@extend_schema_view(
-    **{
-        name: extend_schema(
-            tags=["tasks (path-style)"],
-            summary=summary,
-            parameters=[OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
-            operation_id=f"user_tasks_{name}",
-        )
-        for name, summary in TASK_SUMMARIES.items()
-    }
-)
+@path_style_schema("tasks (path-style)", TASK_SUMMARIES, "user_tasks")
 class UserTaskViewSet(TaskViewSet):
     """The same API under /api/{user_id}/tasks (the "Evolution of Todo" path shape); 403 if not yours."""
 
