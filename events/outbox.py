@@ -16,7 +16,7 @@ from tasks.changes import Change
 from tasks.models import Task, TaskList
 from tasks.serializers import iso_datetime, task_json
 
-# The events' types, by entity and action: what the catalogue (README) lists.
+# An event's subject, by entity: "tasks/42", "lists/7".
 SUBJECTS = {"task": "tasks", "list": "lists"}
 
 # One event's INSERT (most writes tell one change), compiled once per process.

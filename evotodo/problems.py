@@ -92,6 +92,6 @@ class ProblemAwareContentNegotiation(DefaultContentNegotiation):
         # DRF's own split, written out so that the header is read once: this runs on every request.
         header = request.META.get("HTTP_ACCEPT", "*/*")
         accepts = [token.strip() for token in header.split(",")]
-        if PROBLEM_JSON in header or PROBLEM_JSON in header.lower():  # media types ignore case (RFC 9110)
+        if PROBLEM_JSON in header.lower():  # media types ignore case (RFC 9110)
             accepts.append("application/json")
         return accepts

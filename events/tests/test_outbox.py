@@ -229,3 +229,11 @@ def test_one_changes_event_is_the_row_a_batchs_insert_writes(alice: User) -> Non
     assert batch == [one, one]
     assert one["data"]["task"] == task_json(task, UTC)
     assert Event.objects.filter(owner_id=alice.pk).values("event_id").distinct().count() == 4
+
+
+def test_a_lists_event_carries_the_list_as_the_api_shows_it_but_its_counts(
+    alice: User, alice_client: APIClient
+) -> None:
+    shown = alice_client.post("/api/lists", {"name": "Work", "color": "#3366ff"}, format="json").json()
+    event = Event.objects.get(owner_id=alice.pk, type="list.created")
+    assert event.data["list"] == {key: value for key, value in shown.items() if key not in ("task_count", "open_count")}
