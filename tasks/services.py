@@ -14,7 +14,7 @@ from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from authn.models import User
-from evotodo.queries import CompiledInsert, CompiledQuery
+from evotodo.queries import CompiledInsert, CompiledQuery, CompiledUpdate
 from tasks.changes import Action, in_change_order, task_deleted, task_saved, tell
 from tasks.datetimes import in_range
 from tasks.models import (
@@ -35,8 +35,9 @@ from tasks.sync import change_rows, claim_change_seq
 OWN_TASK_FOR_UPDATE = CompiledQuery(
     lambda owner_id, pk: Task.objects.select_for_update().filter(owner_id=owner_id, pk=pk), "owner_id", "pk"
 )
-# A new task's INSERT, compiled once per process.
+# A new task's INSERT, and a locked task's UPDATE, compiled once per process.
 TASK_INSERT = CompiledInsert(Task)
+TASK_UPDATE = CompiledUpdate(Task)
 
 COPIED_WITH_SUBTASKS = ("title", "description", "priority", "tags", "owner_id")
 COPIED_TO_NEXT_OCCURRENCE = (*COPIED_WITH_SUBTASKS, "task_list_id", "parent_id")
@@ -150,7 +151,7 @@ def save_locked_version(task: Task, seq: int, fields: Iterable[str] | None = Non
     nothing needs reading back. `fields`, when given, are the only ones that changed (a shorter UPDATE)."""
     task.version += 1
     task.change_seq = seq
-    task.save(update_fields=None if fields is None else [*fields, "version", "change_seq", "updated_at"])
+    TASK_UPDATE.update(task, None if fields is None else (*fields, "version", "change_seq", "updated_at"))
 
 
 def _lock(task: Task, if_match: str | None) -> tuple[Task, int]:
