@@ -163,15 +163,17 @@ class StrictFieldsMixin:
 
 
 class FieldsOncePerClassMixin:
-    """The serializer's fields built once per class and process, then copied for each instance: DRF builds them
-    on every instance (a ModelSerializer reads the model and deep-copies every declared field, each rebuilt
-    through its `__init__`), which was a tenth of a create's CPU. The copies hold the same configuration and
-    are bound to their own serializer, as DRF's are.
+    """The serializer's fields and validators built once per class and process, then copied for each instance:
+    DRF builds them on every instance (a ModelSerializer reads the model and deep-copies every declared field,
+    each rebuilt through its `__init__`, and derives its validators from the model's constraints), which was
+    a tenth of a create's CPU. The copies hold the same configuration and are bound to their own serializer,
+    as DRF's are.
 
-    The fields depend only on the code, so the copy kept per process needs no invalidation: a deploy restarts
-    the processes. Building is idempotent: two threads that race both build the same fields, and one is kept."""
+    Both depend only on the code, so the copy kept per process needs no invalidation: a deploy restarts the
+    processes. Building is idempotent: two threads that race both build the same fields, and one is kept."""
 
     _field_prototypes: dict[type, dict[str, serializers.Field]] = {}
+    _validator_prototypes: dict[type, list[Any]] = {}
 
     def get_fields(self) -> dict[str, serializers.Field]:
         prototypes = self._field_prototypes.get(type(self))
@@ -179,15 +181,35 @@ class FieldsOncePerClassMixin:
             prototypes = self._field_prototypes[type(self)] = super().get_fields()  # type: ignore[misc]
         return {name: unbound_copy(field) for name, field in prototypes.items()}
 
+    def get_validators(self) -> list[Any]:
+        # DRF's validators take the serializer when called (`requires_context`): they hold no state of their own.
+        validators = self._validator_prototypes.get(type(self))
+        if validators is None:
+            validators = self._validator_prototypes[type(self)] = list(super().get_validators())  # type: ignore[misc]
+        return list(validators)
+
 
 def unbound_copy(field: serializers.Field) -> serializers.Field:
     """A copy of an unbound field, to be bound to a serializer: its attributes copied, their values shared (a
-    field's validators, choices and messages never change once it is made). A field that holds fields (a
-    list's child, a nested serializer) is deep-copied as DRF does, so that what it holds is bound to the copy."""
-    if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation"):
+    field's validators, choices and messages never change once it is made). A list's child, which its field
+    bound to itself when made, is copied the same way and bound to the copy. A field that holds a serializer
+    or a list of them is deep-copied, as DRF does."""
+    child = field.__dict__.get("child")
+    if (
+        isinstance(field, serializers.BaseSerializer)
+        or hasattr(field, "child_relation")
+        or isinstance(child, serializers.BaseSerializer)
+        or hasattr(child, "child")
+    ):
         return copy.deepcopy(field)
     clone = object.__new__(type(field))
     clone.__dict__.update(field.__dict__)
+    if child is not None:
+        clone.child = object.__new__(type(child))
+        clone.child.__dict__.update(child.__dict__)
+        # DRF binds a child as (field_name="", parent=its field) when the field is made: the copy holds that
+        # binding's name, label and source already; only its parent is the copy.
+        clone.child.parent = clone
     return clone
 
 

@@ -81,3 +81,23 @@ def test_a_partial_rule_in_a_patch_keeps_the_members_left_out(alice: User) -> No
         "count": None,
         "basis": "due",
     }
+
+
+@pytest.mark.parametrize("serializer_class", [TaskSerializer, TaskCompletionSerializer])
+def test_the_validators_are_those_drf_builds_each_serializer_its_own_list(
+    serializer_class: type[serializers.Serializer],
+) -> None:
+    for _ in range(2):  # the first builds the class's validators, the second copies them
+        serializer = serializer_class()
+        expected = super(FieldsOncePerClassMixin, serializer).get_validators()  # type: ignore[misc]
+        assert [type(v) for v in serializer.validators] == [type(v) for v in expected]
+    assert serializer_class().validators is not serializer_class().validators
+
+
+def test_each_lists_child_is_its_own_and_validates_for_its_serializer() -> None:
+    first, second = TaskSerializer(data={"title": "a", "tags": ["x" * 51]}), TaskSerializer(data={"title": "b"})
+    assert first.fields["tags"].child is not second.fields["tags"].child
+    assert first.fields["tags"].child.parent is first.fields["tags"]
+    assert not first.is_valid()
+    assert first.errors["tags"][0][0].code == "max_length"
+    assert second.is_valid(), second.errors
