@@ -83,6 +83,13 @@ def task_json(task: Task, zone: tzinfo) -> dict[str, Any]:
     return task_row_json(_task_row(task), task.owner.better_auth_id, zone)
 
 
+def completion_json(task: Task, zone: tzinfo) -> dict[str, Any]:
+    """A task after PATCH .../complete (`TaskCompletionSerializer`): with the next occurrence of a recurring task
+    that this completion scheduled under `next`, else null."""
+    following = task.completion_next
+    return {**task_json(task, zone), "next": task_json(following, zone) if following is not None else None}
+
+
 def task_row_json(row: Sequence[Any], user_id: str, zone: tzinfo) -> dict[str, Any]:
     """A task as the API sends it, from its `TASK_ROW` values (what follows them in `row` is left alone) and its
     owner's Better Auth id. The list's pages are read as such rows: building a model instance per task was a
@@ -504,8 +511,7 @@ class TaskCompletionSerializer(TaskSerializer):
         fields = [*TaskSerializer.Meta.fields, "next"]
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
-        following = instance.completion_next
-        return {**super().to_representation(instance), "next": TaskSerializer(following).data if following else None}
+        return completion_json(instance, output_zone())
 
 
 class TombstoneSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -44,6 +45,7 @@ from tasks.serializers import (
     TaskMoveSerializer,
     TaskSerializer,
     TombstoneSerializer,
+    completion_json,
     output_zone,
     sync_change,
     task_json,
@@ -368,8 +370,10 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             Task.owner.field.set_cached_value(task, self.request.user)
         return task
 
-    def _task_response(self, task: Task, status_code: int = 200, serializer_class: type = TaskSerializer) -> Response:
-        return Response(serializer_class(task).data, status=status_code, headers={"ETag": task.etag})
+    def _task_response(self, task: Task, status_code: int = 200, render: Callable[..., Any] = task_json) -> Response:
+        """The task as TaskSerializer (or TaskCompletionSerializer, `render=completion_json`) writes it, without
+        making a serializer: these functions are the serializers' `to_representation`."""
+        return Response(render(task, output_zone()), status=status_code, headers={"ETag": task.etag})
 
     def _task_reference(self) -> Task:
         """The task the URL names, unread, for a write service that locks and reads it itself (one query fewer
@@ -500,7 +504,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
         def run() -> Response:
             task = self._changed(task_complete, completed=body.validated_data.get("completed"))
-            return self._task_response(task, serializer_class=TaskCompletionSerializer)
+            return self._task_response(task, render=completion_json)
 
         return idempotent(request, f"complete:{self.kwargs['pk']}", run)
 

@@ -11,17 +11,19 @@ from rest_framework.test import APIClient
 from authn.models import User
 from conftest import better_auth_id
 from tasks.models import Task, TaskTag
-from tasks.serializers import TaskSerializer
+
+# What each write's response is built with, once its write is done: broken, the response fails after the write.
+RESPONSE_ZONE = "tasks.views.output_zone"
 
 
-def broken_representation(self: TaskSerializer, instance: Task) -> Any:
+def broken_representation() -> Any:
     raise RuntimeError("the response could not be built")
 
 
 def test_a_create_that_fails_after_the_insert_leaves_no_row(
     alice: User, alice_client: APIClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(TaskSerializer, "to_representation", broken_representation)
+    monkeypatch.setattr(RESPONSE_ZONE, broken_representation)
     alice_client.raise_request_exception = False
     response = alice_client.post("/api/tasks", {"title": "Half done", "tags": ["a"]}, format="json")
     assert response.status_code == 500
@@ -34,7 +36,7 @@ def test_an_update_that_fails_after_the_write_leaves_the_task_as_it_was(
     alice: User, alice_client: APIClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = Task.objects.create(owner=alice, title="Before")
-    monkeypatch.setattr(TaskSerializer, "to_representation", broken_representation)
+    monkeypatch.setattr(RESPONSE_ZONE, broken_representation)
     alice_client.raise_request_exception = False
     response = alice_client.patch(f"/api/tasks/{task.pk}", {"title": "After"}, format="json")
     assert response.status_code == 500
@@ -45,10 +47,10 @@ def test_an_update_that_fails_after_the_write_leaves_the_task_as_it_was(
 def test_a_client_error_raised_after_the_write_rolls_it_back(
     alice: User, alice_client: APIClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(self: TaskSerializer, instance: Task) -> Any:
+    def refuse() -> Any:
         raise ValidationError({"title": ["refused after the insert"]})
 
-    monkeypatch.setattr(TaskSerializer, "to_representation", refuse)
+    monkeypatch.setattr(RESPONSE_ZONE, refuse)
     response = alice_client.post("/api/tasks", {"title": "Written then refused"}, format="json")
     assert response.status_code == 400
     assert not Task.objects.exists()
@@ -62,7 +64,7 @@ def test_a_completion_that_fails_creates_no_next_occurrence(
         {"title": "Daily", "due_at": "2027-01-01T09:00:00Z", "recurrence": {"freq": "daily"}},
         format="json",
     ).json()
-    monkeypatch.setattr(TaskSerializer, "to_representation", broken_representation)
+    monkeypatch.setattr(RESPONSE_ZONE, broken_representation)
     alice_client.raise_request_exception = False
     assert alice_client.patch(f"/api/tasks/{created['id']}/complete").status_code == 500
     assert list(Task.objects.values_list("id", "completed")) == [(created["id"], False)]
