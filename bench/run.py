@@ -45,6 +45,9 @@ HEAVY_LISTS = 50
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32").split(",")]
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/evotodo_bench")
+# The production deployment's shared Redis (README, Production): the user cache's invalidations ride on it, so a
+# user seen recently costs no query. "none" measures a node without it (users cached one second).
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15").strip()
 # main before the CPU-per-request work (the issue's "before"): what the current code is compared with.
 BASELINE_DEFAULT = "a1d8df5"
 BASELINE = os.environ.get("BENCH_BASELINE", BASELINE_DEFAULT).strip()
@@ -554,7 +557,8 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines.append(
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}; {m['postgresql']}; "
-        f"gunicorn with {report['workers']} sync workers; wrk on the same machine; {report['duration_s']} s per run; "
+        f"gunicorn with {report['workers']} sync workers; Redis: {report.get('redis') or 'none'}; wrk on the same "
+        f"machine; {report['duration_s']} s per run; "
         f"{m['date']}."
     )
     return "\n".join(lines) + "\n"
@@ -572,6 +576,20 @@ def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {**ranked[len(ranked) // 2], "rounds_rps": [r["rps"] for r in results]}
 
 
+def redis_url() -> str:
+    """BENCH_REDIS_URL when it answers, else "" (and why, in the log): the servers then run without Redis."""
+    if BENCH_REDIS_URL.lower() in ("", "none"):
+        return ""
+    import redis
+
+    try:
+        redis.Redis.from_url(BENCH_REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+    except redis.RedisError as e:
+        log(f"Redis at {BENCH_REDIS_URL} does not answer ({e.__class__.__name__}): measuring without Redis")
+        return ""
+    return BENCH_REDIS_URL
+
+
 def server_env(jwks: JWKS, workers: str) -> dict[str, str]:
     """The environment of the servers under test (and of the seeding, in this process)."""
     return {
@@ -586,6 +604,7 @@ def server_env(jwks: JWKS, workers: str) -> dict[str, str]:
         "API_THROTTLE_ANON": "off",
         "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": workers,
+        "REDIS_URL": redis_url(),
     }
 
 
@@ -674,6 +693,7 @@ def main() -> None:
     report = {
         "machine": machine(),
         "workers": int(workers),
+        "redis": env["REDIS_URL"],
         "duration_s": DURATION,
         "rounds": ROUNDS,
         "baseline": baseline,
