@@ -23,6 +23,7 @@ from django.db.models import BooleanField, F, IntegerField, QuerySet, Value
 from django.utils import timezone
 
 from authn.models import User
+from evotodo.queries import statement_cursor
 from tasks.changes import list_saved, task_saved, tell
 from tasks.models import ListTombstone, SyncState, Task, TaskList, TaskTombstone
 
@@ -41,13 +42,13 @@ def claim_change_seq(owner_id: int, count: int = 1) -> int:
     """Take `count` change numbers for `owner_id` and return the last; the caller's transaction now holds
     the user's counter until it ends (see the module docstring)."""
     table = connection.ops.quote_name(SyncState._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (owner_id, seq, purged_seq) VALUES (%s, %s, 0) "  # noqa: S608 (a model's table)
-            f"ON CONFLICT (owner_id) DO UPDATE SET seq = {table}.seq + %s RETURNING seq",
-            [owner_id, count, count],
-        )
-        return cursor.fetchone()[0]
+    cursor = statement_cursor(connection)
+    cursor.execute(
+        f"INSERT INTO {table} (owner_id, seq, purged_seq) VALUES (%s, %s, 0) "  # noqa: S608 (a model's table)
+        f"ON CONFLICT (owner_id) DO UPDATE SET seq = {table}.seq + %s RETURNING seq",
+        [owner_id, count, count],
+    )
+    return cursor.fetchone()[0]
 
 
 def change_rows(

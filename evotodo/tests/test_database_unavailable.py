@@ -31,10 +31,11 @@ def database_down(db: Any) -> Iterator[None]:
     def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
         raise OperationalError("connection refused")
 
-    original = BaseDatabaseWrapper.cursor
-    BaseDatabaseWrapper.cursor = refuse  # type: ignore[method-assign]
+    # Every cursor, Django's own and the hot paths' (evotodo.queries.statement_cursor), is prepared here.
+    original = BaseDatabaseWrapper._prepare_cursor
+    BaseDatabaseWrapper._prepare_cursor = refuse  # type: ignore[method-assign]
     yield
-    BaseDatabaseWrapper.cursor = original  # type: ignore[method-assign]
+    BaseDatabaseWrapper._prepare_cursor = original  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
