@@ -30,7 +30,7 @@ def statement_cursor(connection: Any) -> Any:
     until the next statement); made again when the connection is."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    cursor = connection.__dict__.get("_statement_cursor")
+    cursor = getattr(connection, "_statement_cursor", None)  # `django.db.connection` is a proxy: not its __dict__
     if cursor is None or getattr(cursor, "closed", False) or cursor.connection is not connection.connection:
         with connection.wrap_database_errors:
             cursor = connection.create_cursor()
