@@ -9,10 +9,11 @@ error, or a request that did not ask, is handed on untouched: clients of the pla
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 PROBLEM_JSON = "application/problem+json"
@@ -88,8 +89,30 @@ class ProblemAwareContentNegotiation(DefaultContentNegotiation):
     """DRF's negotiation, where a client that accepts application/problem+json (for its errors) also accepts the
     JSON of the answers that are not errors, instead of a 406 for every request it makes."""
 
+    # What DRF chose for an Accept header and a set of renderers: the same every time, and worked out again on
+    # every request (a twentieth of a task retrieve's Python). Bounded: headers past the limits are not kept.
+    _chosen: ClassVar[dict[tuple[str | None, tuple[type, ...]], tuple[int, str]]] = {}
+    CHOSEN_LIMIT = 256
+    CHOSEN_HEADER_LIMIT = 512
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        if format_suffix or self.settings.URL_FORMAT_OVERRIDE in request.query_params:
+            return super().select_renderer(request, renderers, format_suffix)
+        header = request.META.get("HTTP_ACCEPT")
+        key = (header, tuple(type(renderer) for renderer in renderers))
+        chosen = self._chosen.get(key)
+        if chosen is not None:
+            index, media_type = chosen
+            return renderers[index], media_type
+        renderer, media_type = super().select_renderer(request, renderers, format_suffix)  # NotAcceptable: not kept
+        if len(self._chosen) < self.CHOSEN_LIMIT and len(header or "") <= self.CHOSEN_HEADER_LIMIT:
+            self._chosen[key] = (renderers.index(renderer), media_type)
+        return renderer, media_type
+
     def get_accept_list(self, request: Request) -> list[str]:
-        # DRF's own split, written out so that the header is read once: this runs on every request.
+        # DRF's own split, written out so that the header is read once.
         header = request.META.get("HTTP_ACCEPT", "*/*")
         accepts = [token.strip() for token in header.split(",")]
         if PROBLEM_JSON in header.lower():  # media types ignore case (RFC 9110)

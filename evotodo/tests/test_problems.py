@@ -169,3 +169,43 @@ def test_a_failed_batch_is_a_problem_that_keeps_the_failed_operations_index(alic
     problem = assert_problem(response, 400, "invalid")
     assert problem["index"] == 1
     assert not Task.objects.exists()
+
+
+ACCEPT_HEADERS = [
+    None,
+    "*/*",
+    "application/json",
+    "application/json; indent=4",
+    "application/problem+json",
+    "APPLICATION/PROBLEM+JSON;q=0.5, text/html",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "application/*",
+]
+
+
+@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
+def test_the_renderer_chosen_for_an_accept_header_is_drfs_choice_every_time(accept: str | None) -> None:
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from evotodo.problems import ProblemAwareContentNegotiation
+    from evotodo.renderers import ORJSONRenderer
+
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    negotiation = ProblemAwareContentNegotiation()
+    for _ in range(3):  # the first works it out, the next are remembered
+        request = Request(APIRequestFactory().get("/api/tasks", **headers))
+        renderers = [ORJSONRenderer()]
+        renderer, media_type = negotiation.select_renderer(request, renderers)
+        # DRF's own choice, made afresh with the same accept list.
+        drf_renderer, drf_media_type = DefaultContentNegotiation.select_renderer(negotiation, request, renderers)
+        assert (renderer, media_type) == (drf_renderer, drf_media_type)
+        assert renderer is renderers[0]
+
+
+def test_an_unacceptable_accept_header_is_a_406_every_time(alice_client: Any) -> None:
+    for _ in range(3):
+        response = alice_client.get("/api/tasks", HTTP_ACCEPT="text/csv")
+        assert response.status_code == 406
+    assert alice_client.get("/api/tasks", HTTP_ACCEPT="application/json").status_code == 200
