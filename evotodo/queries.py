@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Model, QuerySet
@@ -166,10 +166,23 @@ class CompiledQuery(Generic[M]):
 @dataclass(frozen=True)
 class _CompiledInsert:
     sql: str
-    fields: tuple[Any, ...]  # the columns inserted, in the order of their placeholders
+    fields: tuple[Any, ...]  # the columns given a parameter, in the order of their placeholders
     returning: tuple[Any, ...]  # the fields the database returns (the id), set on the instance afterwards
     returning_params: tuple[Any, ...]  # the backend's (Oracle binds the returned values)
     converters: dict[int, tuple[list[Any], Any]]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A column whose value another row gives, taken in the INSERT's own statement: `sql` is a data-modifying
+    statement returning the value as its only column (e.g. a counter's next number, `UPDATE … RETURNING`), run
+    as the INSERT's WITH clause on PostgreSQL, with the parameters `insert(…, claim=…)` gives it; elsewhere (or
+    when Django saves the instance) `take(*params)` takes the value in a statement of its own first. Either
+    way the instance has the value afterwards."""
+
+    field: str
+    sql: str
+    take: Callable[..., Any]
 
 
 class CompiledInsert(Generic[M]):
@@ -177,32 +190,39 @@ class CompiledInsert(Generic[M]):
     `insert(instance)` sends the statement Django's `save()` would, with the values Django prepares
     (`pre_save`, such as auto_now, then `get_db_prep_save`), and sets the id and the instance's state as it
     does. A model with a `save()` of its own, parents or `order_with_respect_to`, or a field with a placeholder of
-    its own, is refused
-    when compiled; an instance that somebody listens to the saving of (pre_save or post_save), or with an
-    expression for a value, is saved by Django. Tests hold its rows equal to `save()`'s.
+    its own, is refused when compiled; an instance that somebody listens to the saving of (pre_save or
+    post_save), or with an expression for a value, is saved by Django. With `claimed`, `insert(instance,
+    claim=params)` also takes that column's value (`Claimed`). Tests hold its rows equal to `save()`'s.
 
     As with `CompiledQuery`, the SQL depends only on the code and the database backend: a copy per process."""
 
-    def __init__(self, model: type[M]) -> None:
+    def __init__(self, model: type[M], claimed: Claimed | None = None) -> None:
         self.model = model
-        self._compiled: dict[str, _CompiledInsert] = {}
+        self.claimed = claimed
+        self._compiled: dict[tuple[str, bool], _CompiledInsert] = {}
 
-    def insert(self, instance: M, using: str = DEFAULT_DB_ALIAS) -> None:
-        if pre_save.has_listeners(self.model) or post_save.has_listeners(self.model):
-            instance.save(force_insert=True, using=using)
-            return
-        compiled = self._compiled.get(using) or self._compile(using)
+    def insert(self, instance: M, using: str = DEFAULT_DB_ALIAS, claim: list[Any] | None = None) -> None:
+        """INSERT the instance; with `claim` (the parameters of `claimed.sql`), its claimed column's value too."""
         connection = connections[using]
+        if claim is not None and self.claimed is None:
+            raise ValueError("claim= takes the value of a Claimed column: give CompiledInsert one")
+        in_statement = claim is not None and connection.vendor == "postgresql"
+        if claim is not None and not in_statement:
+            self._take(instance, claim)
+        if pre_save.has_listeners(self.model) or post_save.has_listeners(self.model):
+            self._save(instance, using, claim if in_statement else None)
+            return
+        compiled = self._compiled.get((using, in_statement)) or self._compile(using, in_statement)
         values = [field.pre_save(instance, True) for field in compiled.fields]
         if any(hasattr(value, "resolve_expression") for value in values):
-            instance.save(force_insert=True, using=using)
+            self._save(instance, using, claim if in_statement else None)
             return
         params = [
             field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
         ]
         with transaction.mark_for_rollback_on_error(using):
             cursor = statement_cursor(connection)
-            cursor.execute(compiled.sql, [*params, *compiled.returning_params])
+            cursor.execute(compiled.sql, [*(claim if in_statement else ()), *params, *compiled.returning_params])
             if compiled.returning:
                 returned = list(connection.ops.fetch_returned_insert_columns(cursor, compiled.returning_params))
         if compiled.returning:
@@ -214,7 +234,17 @@ class CompiledInsert(Generic[M]):
         instance._state.adding = False
         instance._state.db = using
 
-    def _compile(self, using: str) -> _CompiledInsert:
+    def _save(self, instance: M, using: str, claim: list[Any] | None) -> None:
+        """Django's save(), the claimed value taken first when the statement was to take it."""
+        if claim is not None:
+            self._take(instance, claim)
+        instance.save(force_insert=True, using=using)
+
+    def _take(self, instance: M, claim: list[Any]) -> None:
+        claimed = cast(Claimed, self.claimed)
+        setattr(instance, self.model._meta.get_field(claimed.field).attname, claimed.take(*claim))
+
+    def _compile(self, using: str, in_statement: bool) -> _CompiledInsert:
         opts = self.model._meta
         fields = [field for field in opts.local_concrete_fields if not field.generated and field is not opts.auto_field]
         if (
@@ -228,14 +258,25 @@ class CompiledInsert(Generic[M]):
         returning = opts.db_returning_fields if connection.features.can_return_columns_from_insert else []
         if not connection.features.can_return_columns_from_insert and opts.auto_field:
             raise ValueError("CompiledInsert needs a database that returns the inserted id")
+        claim_sql = self.claimed.sql if in_statement and self.claimed is not None else None
+        claimed = opts.get_field(self.claimed.field) if claim_sql is not None else None
         # Django compiles the INSERT of an instance: only its SQL is kept, the values are prepared per call.
         query = InsertQuery(self.model)
         query.insert_values(fields, [self.model()])
         compiler = query.get_compiler(using=using)
-        compiler.returning_fields = returning
+        compiler.returning_fields = [*returning, claimed] if claimed is not None else returning
         ((sql, params),) = compiler.as_sql()
         if len(params) != len(fields) + len(compiler.returning_params):
             raise ValueError(f"every column of {opts.label} must be one parameter: {sql}")
+        if claimed is not None:
+            # The claimed column's placeholder becomes the WITH clause's value: one statement, one round trip.
+            values = "VALUES (" + ", ".join("%s" for _ in fields) + ")"
+            if sql.count(values) != 1:
+                raise ValueError(f"CompiledInsert cannot claim a column in {sql}")
+            claimed_values = ", ".join("(SELECT value FROM claimed)" if field is claimed else "%s" for field in fields)
+            sql = f"WITH claimed(value) AS ({claim_sql}) " + sql.replace(values, f"VALUES ({claimed_values})")
+            fields = [field for field in fields if field is not claimed]
+            returning = [*returning, claimed]
         columns = [field.get_col(opts.db_table) for field in returning]
         compiled = _CompiledInsert(
             sql=sql,
@@ -244,7 +285,7 @@ class CompiledInsert(Generic[M]):
             returning_params=tuple(compiler.returning_params),
             converters=compiler.get_converters(columns),
         )
-        self._compiled[using] = compiled
+        self._compiled[(using, in_statement)] = compiled
         return compiled
 
 

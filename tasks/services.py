@@ -29,14 +29,14 @@ from tasks.models import (
 )
 from tasks.order_keys import UNSET, new_position, placed_key, rebalance
 from tasks.recurrence import Rule, merged_rule, rule_problems
-from tasks.sync import change_rows, claim_change_seq
+from tasks.sync import CHANGE_SEQ_CLAIM, change_rows, claim_change_seq
 
 # The row a write locks: the task among its owner's, compiled once per process (evotodo/queries.py).
 OWN_TASK_FOR_UPDATE = CompiledQuery(
     lambda owner_id, pk: Task.objects.select_for_update().filter(owner_id=owner_id, pk=pk), "owner_id", "pk"
 )
 # A new task's INSERT, and a locked task's UPDATE, compiled once per process.
-TASK_INSERT = CompiledInsert(Task)
+TASK_INSERT = CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM)
 TASK_UPDATE = CompiledUpdate(Task)
 
 COPIED_WITH_SUBTASKS = ("title", "description", "priority", "tags", "owner_id")
@@ -220,15 +220,22 @@ def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | Non
 def task_create(*, owner: User, data: dict[str, Any]) -> Task:
     """Create a task for `owner` from validated data."""
     fields = {key: value for key, value in data.items() if key not in ("recurrence", "parent_id", "task_list_id")}
+    placed = "parent_id" in data or "task_list_id" in data
     with transaction.atomic(savepoint=False), in_change_order():
-        task = Task(owner=owner, change_seq=claim_change_seq(owner.pk), **fields)
-        if "parent_id" in data or "task_list_id" in data:
+        task = Task(owner=owner, **fields)
+        # A task placed (its parent and siblings read under lock) or created done (its next occurrence created)
+        # touches other rows: its change number comes first, as every write's does (`_lock`). A plain one
+        # takes it in its INSERT's own statement (`CHANGE_SEQ_CLAIM`).
+        claims_first = placed or task.completed
+        if claims_first:
+            task.change_seq = claim_change_seq(owner.pk)
+        if placed:
             _place(task, data)
         task.recurrence = _recurrence(data, None)
         if task.completed:  # created done: a recurring one schedules its next occurrence, as completing does
             task.completed = False
             _set_completed(task, True)
-        TASK_INSERT.insert(task)
+        TASK_INSERT.insert(task, claim=None if claims_first else [owner.pk])
         _set_tags(task, new=True)
         tell([task_saved(task, "created")])
     return task

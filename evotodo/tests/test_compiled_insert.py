@@ -128,3 +128,82 @@ def test_a_failed_insert_marks_the_transaction_for_rollback(alice: User) -> None
 def test_a_model_with_a_save_of_its_own_is_refused(alice: User) -> None:
     with pytest.raises(ValueError, match=r"CompiledInsert does not take tasks\.TaskList"):
         CompiledInsert(TaskList).insert(TaskList(owner=alice, name="Work"))
+
+
+def counter(owner: User) -> int:
+    from tasks.models import SyncState
+
+    return SyncState.objects.get(owner=owner).seq
+
+
+@pytest.mark.django_db
+def test_a_claimed_number_is_the_counters_next_in_the_inserts_own_statement_where_it_can(alice: User) -> None:
+    from tasks.sync import CHANGE_SEQ_CLAIM, claim_change_seq
+
+    insert = CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM)
+    numbers = []
+    for make in edge_tasks(alice):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            task = make()
+            insert.insert(task, claim=[alice.pk])
+        statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(statements) == (1 if connection.vendor == "postgresql" else 2)
+        stored = Task.objects.get(pk=task.pk)
+        assert (task.change_seq, task._state.adding) == (stored.change_seq, False)
+        assert task.change_seq == counter(alice)
+        numbers.append(task.change_seq)
+        numbers.append(claim_change_seq(alice.pk))  # the other way of taking one, between
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+@pytest.mark.django_db
+def test_a_claimed_insert_writes_the_row_an_insert_after_a_claim_writes(alice: User) -> None:
+    from tasks.sync import CHANGE_SEQ_CLAIM, claim_change_seq
+
+    for make in edge_tasks(alice):
+        claimed, plain = make(), make()
+        plain.position, plain.created_at = claimed.position, claimed.created_at  # defaults made per instance
+        CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM).insert(claimed, claim=[alice.pk])
+        plain.change_seq = claim_change_seq(alice.pk)
+        CompiledInsert(Task).insert(plain)
+        assert plain.change_seq == claimed.change_seq + 1
+        assert {**row(plain), "change_seq": None} == {**row(claimed), "change_seq": None}
+
+
+@pytest.mark.django_db
+def test_a_failed_claimed_insert_takes_no_number(alice: User) -> None:
+    from tasks.sync import CHANGE_SEQ_CLAIM, claim_change_seq
+
+    claim_change_seq(alice.pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM).insert(
+            Task(owner=alice, title="x", version=-1), claim=[alice.pk]
+        )
+    assert counter(alice) == 1
+    assert not Task.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_claimed_insert_that_somebody_listens_to_is_saved_by_django_with_its_number(alice: User) -> None:
+    from tasks.sync import CHANGE_SEQ_CLAIM
+
+    heard: list[int] = []
+
+    def listener(sender: Any, instance: Task, **kwargs: Any) -> None:
+        heard.append(instance.change_seq)
+
+    pre_save.connect(listener, sender=Task)
+    try:
+        task = Task(owner=alice, title="heard")
+        CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM).insert(task, claim=[alice.pk])
+    finally:
+        pre_save.disconnect(listener, sender=Task)
+    assert heard == [1]
+    assert Task.objects.get(pk=task.pk).change_seq == 1 == counter(alice)
+
+
+@pytest.mark.django_db
+def test_a_claim_without_a_claimed_column_is_refused(alice: User) -> None:
+    with pytest.raises(ValueError, match="Claimed column"):
+        CompiledInsert(Task).insert(Task(owner=alice, title="x"), claim=[alice.pk])
+    assert not Task.objects.exists()
