@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -97,6 +98,10 @@ class SyncWindowExpired(APIException):
 
 def subtask_rejected(e: SubtaskRejected) -> ValidationError:
     return ValidationError({e.field: [ErrorDetail(e.message, code=e.code)]})
+
+
+# What a task read for a write service holds until the service reads it under lock (`_task_reference`).
+REFERENCE_FIELDS = ("id", "owner_id")
 
 
 def owned_tasks(owner_id: int) -> QuerySet[Task]:
@@ -379,7 +384,9 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         """The task the URL names, unread, for a write service that locks and reads it itself (one query fewer
         than `get_object`): the service reads it only among the caller's tasks, so another user's is a 404 all
         the same."""
-        return self._owned(Task(pk=int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])))
+        pk = int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        # As read with only its id and owner: no defaults made for the fields it does not hold (a new position).
+        return self._owned(Task.from_db(DEFAULT_DB_ALIAS, REFERENCE_FIELDS, (pk, self.request.user.pk)))
 
     def _changed(self, write: Any, task: Task | None = None, **kwargs: Any) -> Task:
         """Run a write service on the task given, or else the one the URL names (the service reads it among the
