@@ -466,6 +466,8 @@ class DeliveryPump:
         self.pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="webhook")
         self.lock = threading.Lock()
         self.in_flight: dict[int, Attempt] = {}
+        # Set each time a sending thread comes free: its endpoint's next delivery may be due now (Worker.run).
+        self.freed = threading.Event()
 
     def pump(self, *, now: datetime | None = None) -> int:
         """Claim due deliveries for the free threads and start them; returns how many it started."""
@@ -495,6 +497,7 @@ class DeliveryPump:
         finally:
             with self.lock:
                 self.in_flight.pop(attempt.delivery_id, None)
+            self.freed.set()
 
     def busy(self) -> int:
         with self.lock:

@@ -30,6 +30,8 @@ LOOP = "loop"
 REMINDER_BATCH = 500
 # How often the loop records that it is alive (`worker_health` allows a minute by default).
 BEAT_EVERY_SECONDS = 5.0
+# How soon an idle worker notices it is told to stop.
+STOP_CHECK_SECONDS = 0.25
 # How often a failing dependency is written to the log: once a minute, not once a loop.
 WARN_EVERY_SECONDS = 60.0
 
@@ -70,6 +72,15 @@ class Worker:
             self.next_reminders = 0.0  # more are due: the next round takes them, not the next tick
         return fired + dropped
 
+    def _idle(self, stop: threading.Event) -> None:
+        """Wait for the next poll, or less: until a sending thread comes free (one endpoint's deliveries go one at
+        a time, so the next of a backlog is due as soon as the last is answered, not a poll later) or `stop`."""
+        deadline = time.monotonic() + settings.WORKER_POLL_SECONDS
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.pump.freed.wait(min(left, STOP_CHECK_SECONDS)):
+                return
+
     def run_once(self) -> dict[str, int]:
         """One round of every job that is due; a job that fails is logged (rate-limited) and retried next round,
         without stopping the others."""
@@ -102,12 +113,14 @@ class Worker:
         return done
 
     def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set: a round as soon as the last found work, else every WORKER_POLL_SECONDS."""
+        """Loop until `stop` is set: a round as soon as the last found work or a webhook sender came free, else
+        every WORKER_POLL_SECONDS."""
         try:
             while not stop.is_set():
+                self.pump.freed.clear()
                 done = self.run_once()
                 if not any(done.values()):
-                    stop.wait(settings.WORKER_POLL_SECONDS)
+                    self._idle(stop)
         finally:
             self.pump.close()
             if self.publisher is not None:

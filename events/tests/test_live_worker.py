@@ -160,6 +160,22 @@ def test_a_webhook_gets_a_signed_task_created_within_seconds(
     assert (log[0]["event_id"], log[0]["response_status"]) == (event["id"], 204)
 
 
+def test_one_endpoints_backlog_is_sent_as_fast_as_it_is_answered_not_one_a_poll(
+    stack: tuple[LiveServer, Workers], receiver: Receiver
+) -> None:
+    """An endpoint gets one delivery at a time: when it answers, its next is due at once, not at the worker's next
+    poll (WORKER_POLL_SECONDS, 1 s here: 30 deliveries one a poll would take 30 s)."""
+    server, _ = stack
+    token = server.token(f"backlog-{uuid.uuid4().hex[:8]}")
+    make_webhook(server, token, receiver.url, ["task.created"])
+    ids = {server.call("POST", "/api/tasks", token, {"title": f"backlog {n}"})[1]["id"] for n in range(30)}
+    started = time.monotonic()
+    received = receiver.wait(30, timeout=60)
+    elapsed = time.monotonic() - started
+    assert {json.loads(body)["data"]["task"]["id"] for _, body in received} == ids
+    assert elapsed < 10, f"30 deliveries took {elapsed:.1f} s"
+
+
 def test_two_workers_fire_each_reminder_exactly_once(stack: tuple[LiveServer, Workers], receiver: Receiver) -> None:
     server, workers = stack
     second = workers.start()
