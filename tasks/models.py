@@ -143,7 +143,9 @@ class ListTombstone(models.Model):
 class Task(models.Model):
     """One todo item of one user."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own: every index below leads with the owner. A lone one cost every write and, with stale
+    # statistics, lured PostgreSQL into reading all of a user's tasks and sorting them for a page of 50.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     # The list the task is in (one of its owner's), or none: the inbox. A list is emptied before it is deleted
     # (RESTRICT: unless its tasks go too, as when their owner is deleted).
     task_list = models.ForeignKey(

@@ -199,3 +199,13 @@ def test_one_lists_first_page_of_a_user_with_50_lists_and_10000_tasks_is_one_sel
     assert response.status_code == 200
     assert len(response.json()) == 50
     assert statements(queries) == ["SELECT tasks_task"]
+
+
+def test_no_index_holds_the_owner_alone_every_task_index_leads_with_it(db: Any) -> None:
+    """An index of the owner alone costs every write and, with stale statistics, made PostgreSQL read all of a
+    user's tasks and sort them for a page of 50 (1.4 ms against 0.09 through the created index)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Task._meta.db_table)
+    indexes = [c["columns"] for c in constraints.values() if c["index"] and not c["primary_key"] and not c["unique"]]
+    assert ["owner_id"] not in indexes
+    assert ["owner_id", "created_at", "id"] in indexes
