@@ -506,11 +506,14 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def complete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
         schedules its next occurrence, returned under `next`."""
-        body = TaskCompleteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        completed = None  # no body, or `{}`: toggle (the usual call, which needs no serializer)
+        if not (isinstance(request.data, dict) and not request.data):
+            body = TaskCompleteSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            completed = body.validated_data.get("completed")
 
         def run() -> Response:
-            task = self._changed(task_complete, completed=body.validated_data.get("completed"))
+            task = self._changed(task_complete, completed=completed)
             return self._task_response(task, render=completion_json)
 
         return idempotent(request, f"complete:{self.kwargs['pk']}", run)

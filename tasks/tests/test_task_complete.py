@@ -56,6 +56,16 @@ def test_invalid_completed_is_400_and_unchanged(alices_task: Task, alice_client:
     assert completed(alices_task) is False
 
 
+@pytest.mark.parametrize("body", ["[]", "null", '"yes"', "0", '{"done": true}', '{"completed": null}', "[{}]"])
+def test_a_body_that_is_not_an_object_of_completed_is_400_and_unchanged(
+    body: str, alices_task: Task, alice_client: APIClient
+) -> None:
+    response = alice_client.patch(f"/api/tasks/{alices_task.pk}/complete", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    alices_task.refresh_from_db()
+    assert (alices_task.completed, alices_task.version) == (False, 1)
+
+
 def test_other_users_task_is_404_and_unchanged(alices_task: Task, bob_client: APIClient) -> None:
     response = bob_client.patch(f"/api/tasks/{alices_task.pk}/complete", {"completed": True}, format="json")
     assert response.status_code == 404
