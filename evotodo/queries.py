@@ -331,12 +331,11 @@ class CompiledUpdate(Generic[M]):
             field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
         ]
         params.append(self.model._meta.pk.get_db_prep_value(instance.pk, connection))
-        with transaction.mark_for_rollback_on_error(using):
+        with transaction.mark_for_rollback_on_error(using):  # as Django's save(), no row updated marks it too
             cursor = statement_cursor(connection)
             cursor.execute(compiled.sql, params)
-            updated = cursor.rowcount
-        if not updated:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+            if not cursor.rowcount:
+                raise DatabaseError("Save with update_fields did not affect any rows.")
         instance._state.adding = False
         instance._state.db = using
 

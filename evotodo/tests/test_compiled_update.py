@@ -92,7 +92,7 @@ def test_a_row_that_is_gone_is_djangos_error_and_nothing_else_changes(alice: Use
     kept = Task.objects.create(owner=alice, title="kept")
     Task.objects.filter(pk=task.pk).delete()
     task.title = "changed"
-    with pytest.raises(DatabaseError, match="did not affect any rows"):
+    with pytest.raises(DatabaseError, match="did not affect any rows"), transaction.atomic():
         CompiledUpdate(Task).update(task, ("title",))
     assert list(Task.objects.values_list("title", flat=True)) == [kept.title]
 
@@ -164,3 +164,18 @@ def test_fields_it_does_not_have_and_models_it_cannot_update_are_refused(db: Any
         CompiledUpdate(Task).update(Task(pk=1), ("title", "nope"))
     with pytest.raises(ValueError, match=r"CompiledUpdate does not take tasks\.TaskList"):
         CompiledUpdate(TaskList)
+
+
+@pytest.mark.django_db
+def test_no_row_updated_marks_the_transaction_for_rollback_as_save_does(alice: User) -> None:
+    task = Task.objects.create(owner=alice, title="gone")
+    Task.objects.filter(pk=task.pk).delete()
+    marked = []
+    for update in (lambda: task.save(update_fields=["title"]), lambda: CompiledUpdate(Task).update(task, ("title",))):
+        with transaction.atomic():
+            try:
+                update()
+            except DatabaseError:
+                marked.append(connection.needs_rollback)
+            transaction.set_rollback(False)  # this test's own: leave the block cleanly
+    assert marked == [True, True]
