@@ -209,20 +209,21 @@ class CompiledInsert(Generic[M]):
         in_statement = claim is not None and connection.vendor == "postgresql"
         if claim is not None and not in_statement:
             self._take(instance, claim)
+        untaken = claim if in_statement else None  # what the statement is to take, unless Django saves instead
         if pre_save.has_listeners(self.model) or post_save.has_listeners(self.model):
-            self._save(instance, using, claim if in_statement else None)
+            self._save(instance, using, untaken)
             return
         compiled = self._compiled.get((using, in_statement)) or self._compile(using, in_statement)
         values = [field.pre_save(instance, True) for field in compiled.fields]
         if any(hasattr(value, "resolve_expression") for value in values):
-            self._save(instance, using, claim if in_statement else None)
+            self._save(instance, using, untaken)
             return
         params = [
             field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
         ]
         with transaction.mark_for_rollback_on_error(using):
             cursor = statement_cursor(connection)
-            cursor.execute(compiled.sql, [*(claim if in_statement else ()), *params, *compiled.returning_params])
+            cursor.execute(compiled.sql, [*(untaken or ()), *params, *compiled.returning_params])
             if compiled.returning:
                 returned = list(connection.ops.fetch_returned_insert_columns(cursor, compiled.returning_params))
         if compiled.returning:

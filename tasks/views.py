@@ -507,7 +507,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         """Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
         schedules its next occurrence, returned under `next`."""
         completed = None  # no body, or `{}`: toggle (the usual call, which needs no serializer)
-        if not (isinstance(request.data, dict) and not request.data):
+        if not isinstance(request.data, dict) or request.data:
             body = TaskCompleteSerializer(data=request.data)
             body.is_valid(raise_exception=True)
             completed = body.validated_data.get("completed")
