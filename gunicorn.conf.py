@@ -42,6 +42,11 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 # Headers larger than this are refused by gunicorn itself (400) before Django sees them.
 limit_request_field_size = 8190
 
+# Requests are parsed by gunicorn's C parser (gunicorn_h1c, requirements.txt), which gunicorn takes when it is
+# installed: 1-3 % less CPU a request than its Python parser (bench/README.md). Required, so that a missing or
+# outdated build fails at start rather than quietly costing more.
+http_parser = "fast"
+
 # gunicorn's control socket (a runtime management interface) is not used here, and its default path is one per
 # machine user: several nodes on one machine would share it.
 control_socket_disable = True

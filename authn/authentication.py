@@ -39,6 +39,11 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
 
     keyword = b"bearer"
     failures = FailedAuthenticationThrottle()
+    user_model = User
+
+    def __init__(self) -> None:
+        """DRF makes one per request: nothing to look up (simplejwt's would resolve the user model each time;
+        `get_user` below finds users itself)."""
 
     def authenticate(self, request: Request) -> tuple[User, dict[str, Any]] | None:
         """simplejwt's pipeline, with refused tokens counted per client IP: past the limit, a token not already
@@ -54,7 +59,7 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
             known_good = is_known_good(digest)
             if not known_good:
                 self.failures.check(request, digest)
-            validated_token = self.get_validated_token(raw_token)
+            validated_token = self.get_validated_token(raw_token, digest)
         except InvalidToken:
             self.failures.record(request)
             raise
@@ -78,9 +83,9 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
         except UnicodeDecodeError:
             raise InvalidToken("The token is not a well-formed JWT.", code="token_malformed") from None
 
-    def get_validated_token(self, raw_token: str) -> dict[str, Any]:  # type: ignore[override]
+    def get_validated_token(self, raw_token: str, digest: bytes | None = None) -> dict[str, Any]:  # type: ignore[override]
         try:
-            return verify_token(raw_token)
+            return verify_token(raw_token, digest)
         except TokenError as e:
             logger.info("bearer token refused: %s", e.code)
             raise InvalidToken(e.message, code=e.code) from e

@@ -133,6 +133,17 @@ class UserInvalidations:
                 return  # Redis stopped answering: start over, and meanwhile keep users one second only
 
 
+def own_copy(user: User) -> User:
+    """What `copy.copy` makes of a model instance (its attributes, and its own model state and cache of related
+    objects: Model.__getstate__), without the detour through pickling's protocol."""
+    clone = object.__new__(type(user))
+    clone.__dict__.update(user.__dict__)
+    state = clone._state = copy.copy(user._state)
+    if "fields_cache" in state.__dict__:
+        state.fields_cache = state.fields_cache.copy()
+    return clone
+
+
 class RecentUsers:
     """A bounded per-process cache of `sub` -> user, so a user seen recently costs no query.
 
@@ -169,7 +180,7 @@ class RecentUsers:
                 del self._entries[sub]
                 return None
             self._entries.move_to_end(sub)
-        return copy.copy(user)  # each request gets its own instance
+        return own_copy(user)  # each request gets its own instance
 
     def put(self, user: User, *, read_at: int) -> None:
         """Remember `user`, read from the database when `generation` was `read_at`: unless it was forgotten
@@ -178,7 +189,7 @@ class RecentUsers:
         with self._lock:
             if self._cleared_at > read_at or self._forgotten_at.get(sub, -1) > read_at:
                 return
-            self._entries[user.better_auth_id] = (self.timer(), copy.copy(user))  # type: ignore[index]
+            self._entries[user.better_auth_id] = (self.timer(), own_copy(user))  # type: ignore[index]
             self._entries.move_to_end(user.better_auth_id)  # type: ignore[arg-type]
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

@@ -199,11 +199,14 @@ class FieldsOncePerClassMixin:
 def unbound_copy(field: serializers.Field) -> serializers.Field:
     """A copy of an unbound field, to be bound to a serializer: its attributes copied, their values shared (a
     field's validators, choices and messages never change once it is made). A list's child, which its field
-    bound to itself when made, is copied the same way and bound to the copy. A field that holds a serializer
-    or a list of them is deep-copied, as DRF does."""
+    bound to itself when made, is copied the same way and bound to the copy. A nested serializer is copied
+    the same way while it has not built its own fields (a prototype never has: only its copies are bound and
+    used), so each copy builds them, bound to itself, when it is first used. A list of serializers, and a
+    field that holds a list of fields, are deep-copied, as DRF does."""
     child = field.__dict__.get("child")
     if (
-        isinstance(field, serializers.BaseSerializer)
+        isinstance(field, serializers.ListSerializer)
+        or (isinstance(field, serializers.BaseSerializer) and "fields" in field.__dict__)
         or hasattr(field, "child_relation")
         or isinstance(child, serializers.BaseSerializer)
         or hasattr(child, "child")

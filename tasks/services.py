@@ -177,9 +177,10 @@ def _set_tags(task: Task, *, new: bool = False) -> None:
     """Rewrite the task's tag rows from its `tags` (a task just inserted has none to delete)."""
     if not new:
         TaskTag.objects.filter(task=task).delete()
-    TaskTag.objects.bulk_create(
-        [TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag) for tag in task.tags]
-    )
+    if task.tags:
+        TaskTag.objects.bulk_create(
+            [TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag) for tag in task.tags]
+        )
 
 
 def _recurrence(data: dict[str, Any], task: Task | None) -> dict[str, Any] | None:

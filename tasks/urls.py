@@ -24,11 +24,11 @@ router.register(r"(?P<user_id>[^/]+)/tasks", UserTaskViewSet, basename="user-tas
 router.register(r"(?P<user_id>[^/]+)/lists", UserTaskListViewSet, basename="user-list")
 
 urlpatterns = [
+    *router.urls,  # first: the routes nearly every request asks for
     re_path(r"^tags/?$", TagListView.as_view(), name="tags"),
     re_path(r"^sync/?$", SyncView.as_view(), name="sync"),
     re_path(r"^export/?$", ExportView.as_view(), name="export"),
     re_path(r"^batch/?$", BatchView.as_view(), name="batch"),
     re_path(r"^import/?$", ImportView.as_view(), name="import"),
     re_path(r"^(?P<user_id>[^/]+)/sync/?$", UserSyncView.as_view(), name="user-sync"),
-    *router.urls,
 ]

@@ -102,3 +102,22 @@ def test_a_disabled_user_is_refused_though_it_was_cached(
     with django_capture_on_commit_callbacks(execute=True):
         User.objects.filter(pk=alice.pk).update(is_active=False)
     assert alice_client.get("/api/me").json()["code"] == "user_inactive"
+
+
+def test_each_request_gets_its_own_copy_of_a_cached_user(alice: User) -> None:
+    claims = {"sub": alice.better_auth_id, "email": alice.email, "name": alice.name}
+    user_from_claims(claims)  # read and cached
+    first, second = user_from_claims(claims), user_from_claims(claims)
+    assert first is not second
+    assert first.pk == second.pk == alice.pk
+    assert first._state is not second._state
+    assert first._state.adding is False
+    assert first._state.db == "default"
+    first.name = "changed by one request"
+    first._state.fields_cache["marker"] = 1
+    third = user_from_claims(claims)
+    assert third.name == alice.name  # neither the cache nor the next request sees it
+    assert "marker" not in third._state.fields_cache
+    assert {k: v for k, v in vars(third).items() if k != "_state"} == {
+        k: v for k, v in vars(User.objects.get(pk=alice.pk)).items() if k != "_state"
+    }

@@ -99,3 +99,17 @@ def test_gunicorn_answers_api_errors_in_json_with_a_request_id(gunicorn_url: str
     assert caught.value.code == 401
     assert json.loads(caught.value.read())["code"] == "not_authenticated"
     assert caught.value.headers["X-Request-ID"]
+
+
+def test_the_project_config_parses_requests_with_gunicorns_c_parser() -> None:
+    import runpy
+
+    from gunicorn.config import Config
+    from gunicorn.http import message
+
+    cfg = Config()  # gunicorn.conf.py read as gunicorn reads it: each setting it names
+    for name, value in runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py")).items():
+        if name in cfg.settings:
+            cfg.set(name, value)
+    assert cfg.http_parser == "fast"
+    assert message._check_fast_parser(cfg) is True  # installed, recent enough, and no flag it cannot honour

@@ -101,3 +101,14 @@ def test_each_lists_child_is_its_own_and_validates_for_its_serializer() -> None:
     assert not first.is_valid()
     assert first.errors["tags"][0][0].code == "max_length"
     assert second.is_valid(), second.errors
+
+
+def test_a_nested_rule_is_copied_unbuilt_and_its_prototype_never_builds_fields() -> None:
+    post = TaskSerializer(data={"title": "t", "due_at": "2027-01-01T09:00:00Z", "recurrence": {"freq": "weekly"}})
+    assert post.is_valid(), post.errors
+    rule = post.fields["recurrence"]
+    prototype = FieldsOncePerClassMixin._field_prototypes[TaskSerializer]["recurrence"]
+    assert rule is not prototype
+    assert "fields" in vars(rule)  # built by the copy, when it validated the rule
+    assert "fields" not in vars(prototype)  # so the next copy builds its own again
+    assert TaskSerializer().fields["recurrence"].fields["freq"] is not rule.fields["freq"]
