@@ -59,7 +59,7 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
             known_good = is_known_good(digest)
             if not known_good:
                 self.failures.check(request, digest)
-            validated_token = self.get_validated_token(raw_token, digest)
+            validated_token = self.get_validated_token(raw_token)
         except InvalidToken:
             self.failures.record(request)
             raise
@@ -83,9 +83,9 @@ class BetterAuthJWTAuthentication(JWTAuthentication):
         except UnicodeDecodeError:
             raise InvalidToken("The token is not a well-formed JWT.", code="token_malformed") from None
 
-    def get_validated_token(self, raw_token: str, digest: bytes | None = None) -> dict[str, Any]:  # type: ignore[override]
+    def get_validated_token(self, raw_token: str) -> dict[str, Any]:  # type: ignore[override]
         try:
-            return verify_token(raw_token, digest)
+            return verify_token(raw_token)
         except TokenError as e:
             logger.info("bearer token refused: %s", e.code)
             raise InvalidToken(e.message, code=e.code) from e

@@ -210,18 +210,16 @@ def _forget_verified_tokens(*, setting: str, **kwargs: Any) -> None:
         verified_tokens.clear()
 
 
-def verify_token(token: str, digest: bytes | None = None) -> dict[str, Any]:
+def verify_token(token: str) -> dict[str, Any]:
     """Verify `token` with the configured keys and return its claims; raise a TokenError subclass.
 
     A token verified before, still within its `exp` and (if asymmetric) its key still published, is
-    answered from `verified_tokens` without checking the signature again. `digest`, when the caller has
-    it already, is the token's `token_digest`.
+    answered from `verified_tokens` without checking the signature again.
     """
     conf = auth_settings()
     if len(token) > conf.max_token_bytes:
         raise TokenMalformed("The token is too large.")
-    if digest is None:
-        digest = token_digest(token)
+    digest = token_digest(token)
     cached = verified_tokens.get(digest)
     if cached is not None:
         if _still_published(cached[0], conf):

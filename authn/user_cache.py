@@ -134,8 +134,9 @@ class UserInvalidations:
 
 
 def own_copy(user: User) -> User:
-    """What `copy.copy` makes of a model instance (its attributes, and its own model state and cache of related
-    objects: Model.__getstate__), without the detour through pickling's protocol."""
+    """A model instance's copy as `copy.copy` makes it (its attributes, and its own model state and cache of
+    related objects: Model.__getstate__), without the detour through pickling's protocol (nor the Django version
+    that protocol leaves as an attribute)."""
     clone = object.__new__(type(user))
     clone.__dict__.update(user.__dict__)
     state = clone._state = copy.copy(user._state)

@@ -104,20 +104,25 @@ def test_a_disabled_user_is_refused_though_it_was_cached(
     assert alice_client.get("/api/me").json()["code"] == "user_inactive"
 
 
-def test_each_request_gets_its_own_copy_of_a_cached_user(alice: User) -> None:
-    claims = {"sub": alice.better_auth_id, "email": alice.email, "name": alice.name}
+def test_each_request_gets_its_own_copy_of_a_cached_user(
+    alice: User, claims_for: Callable[..., dict], clock: FakeTimer, django_assert_num_queries: Any
+) -> None:
+    claims = claims_for(alice)
     user_from_claims(claims)  # read and cached
-    first, second = user_from_claims(claims), user_from_claims(claims)
+    cached = recent_users._entries[alice.better_auth_id][1]
+    cached._state.fields_cache["marker"] = "in the cache"  # what a related object read once would leave there
+    with django_assert_num_queries(0):  # served from the cache, each time copied
+        first, second = user_from_claims(claims), user_from_claims(claims)
     assert first is not second
     assert first.pk == second.pk == alice.pk
+    assert (first._state.adding, first._state.db) == (False, "default")
     assert first._state is not second._state
-    assert first._state.adding is False
-    assert first._state.db == "default"
+    assert first._state.fields_cache == {"marker": "in the cache"}
+    assert first._state.fields_cache is not cached._state.fields_cache
     first.name = "changed by one request"
-    first._state.fields_cache["marker"] = 1
-    third = user_from_claims(claims)
+    first._state.fields_cache["marker"] = "changed by one request"
+    with django_assert_num_queries(0):
+        third = user_from_claims(claims)
     assert third.name == alice.name  # neither the cache nor the next request sees it
-    assert "marker" not in third._state.fields_cache
-    assert {k: v for k, v in vars(third).items() if k != "_state"} == {
-        k: v for k, v in vars(User.objects.get(pk=alice.pk)).items() if k != "_state"
-    }
+    assert third._state.fields_cache == {"marker": "in the cache"}
+    assert cached.name == alice.name

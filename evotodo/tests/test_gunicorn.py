@@ -112,4 +112,4 @@ def test_the_project_config_parses_requests_with_gunicorns_python_parser() -> No
         if name in cfg.settings:
             cfg.set(name, value)
     assert cfg.http_parser == "python"
-    assert message._check_fast_parser(cfg) is False  # even with gunicorn_h1c installed
+    assert message._check_fast_parser(cfg) is False  # gunicorn looks no further, installed or not

@@ -48,6 +48,8 @@ ROUTES = [
 # Paths a pattern of one kind might take for another's: a user id that is a route's name, a route under another.
 CONFUSABLE = [
     "api/tasks/sync",
+    "api/lists/sync",
+    "api/lists/tasks",
     "api/sync/tasks",
     "api/me/tasks",
     "api/tasks/tasks",

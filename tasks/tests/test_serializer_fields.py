@@ -110,5 +110,7 @@ def test_a_nested_rule_is_copied_unbuilt_and_its_prototype_never_builds_fields()
     prototype = FieldsOncePerClassMixin._field_prototypes[TaskSerializer]["recurrence"]
     assert rule is not prototype
     assert "fields" in vars(rule)  # built by the copy, when it validated the rule
+    assert rule.fields["freq"].parent is rule
+    assert rule.fields["freq"].root is post
     assert "fields" not in vars(prototype)  # so the next copy builds its own again
     assert TaskSerializer().fields["recurrence"].fields["freq"] is not rule.fields["freq"]
