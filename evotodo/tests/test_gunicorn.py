@@ -113,3 +113,19 @@ def test_the_project_config_parses_requests_with_gunicorns_python_parser() -> No
             cfg.set(name, value)
     assert cfg.http_parser == "python"
     assert message._check_fast_parser(cfg) is False  # gunicorn looks no further, installed or not
+
+
+def test_a_nodes_workers_started_together_do_not_restart_together() -> None:
+    """gunicorn recycles a worker after max_requests plus a number drawn from 0..max_requests_jitter. Workers start
+    together and share the load evenly, so only the jitter spreads their restarts: at 1 000 requests a second on a
+    node of five workers, the chance that all five restart within the same ten seconds is under one in a thousand."""
+    import runpy
+
+    config = runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
+    workers, per_worker_per_second, window_seconds = 5, 1000 / 5, 10
+    spread = window_seconds * per_worker_per_second / config["max_requests_jitter"]
+    assert spread < 1
+    # The range of n independent uniform draws is within a fraction x of their interval with this probability.
+    all_together = workers * spread ** (workers - 1) - (workers - 1) * spread**workers
+    assert all_together < 1 / 1000
+    assert config["max_requests"] >= 10_000  # and not often: a restart costs its worker's caches
