@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
+from gunicorn.config import Config
+from gunicorn.http import message
 
 from evotodo.tests.live import collect_static, free_port
 
@@ -101,14 +105,14 @@ def test_gunicorn_answers_api_errors_in_json_with_a_request_id(gunicorn_url: str
     assert caught.value.headers["X-Request-ID"]
 
 
+def project_gunicorn_settings() -> dict[str, Any]:
+    """gunicorn.conf.py's names, as gunicorn reads the file (it runs it)."""
+    return runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
+
+
 def test_the_project_config_parses_requests_with_gunicorns_python_parser() -> None:
-    import runpy
-
-    from gunicorn.config import Config
-    from gunicorn.http import message
-
-    cfg = Config()  # gunicorn.conf.py read as gunicorn reads it: each setting it names
-    for name, value in runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py")).items():
+    cfg = Config()  # each setting the file names, set as gunicorn sets it
+    for name, value in project_gunicorn_settings().items():
         if name in cfg.settings:
             cfg.set(name, value)
     assert cfg.http_parser == "python"
@@ -119,13 +123,11 @@ def test_a_nodes_workers_started_together_do_not_restart_together() -> None:
     """gunicorn recycles a worker after max_requests plus a number drawn from 0..max_requests_jitter. Workers start
     together and share the load evenly, so only the jitter spreads their restarts: at 1 000 requests a second on a
     node of five workers, the chance that all five restart within the same ten seconds is under one in a thousand."""
-    import runpy
-
-    config = runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
+    config = project_gunicorn_settings()
     workers, per_worker_per_second, window_seconds = 5, 1000 / 5, 10
     spread = window_seconds * per_worker_per_second / config["max_requests_jitter"]
     assert spread < 1
     # The range of n independent uniform draws is within a fraction x of their interval with this probability.
     all_together = workers * spread ** (workers - 1) - (workers - 1) * spread**workers
     assert all_together < 1 / 1000
-    assert config["max_requests"] >= 10_000  # and not often: a restart costs its worker's caches
+    assert config["max_requests"] >= 10_000  # and not often: a restart costs its caches
