@@ -8,7 +8,7 @@ class EventsConfig(AppConfig):
     name = "events"
 
     def ready(self) -> None:
-        from events.outbox import record_changes
+        from events.outbox import record_changes, record_in_statement
         from tasks.changes import listen
 
-        listen(record_changes)
+        listen(record_changes, in_statement=record_in_statement)

@@ -76,6 +76,18 @@ def event_for(change: Change, owner: User | None, now: Any) -> Event:
     )
 
 
+def record_in_statement(change: Change) -> list[tuple[str, list[Any]]]:
+    """`record_changes` for a row being inserted, as an INSERT in its own statement (tasks.changes.InStatement):
+    the event as `event_for` makes it, its subject and its entity's id and change number taken from the row."""
+    event = event_for(change, _owners([change]).get(change.owner_id), timezone.now())
+    event.subject = f"{SUBJECTS[change.entity]}/"
+    inserted = (
+        f"jsonb_set(jsonb_set(%s, '{{change}}', to_jsonb(inserted.change_seq)), '{{{change.entity},id}}', "
+        "to_jsonb(inserted.id))"
+    )
+    return [EVENT_INSERT.from_inserted(event, {"subject": "%s || inserted.id", "data": inserted})]
+
+
 def record_changes(changes: list[Change]) -> None:
     """Write the changes' events (one INSERT): the listener of tasks.changes, in the write's transaction."""
     owners = _owners(changes)

@@ -19,6 +19,7 @@ from gunicorn.http.errors import ParseException
 from authn.user_cache import forget_user
 from evotodo.parsers import RequestTooLarge, too_large_message
 from evotodo.problems import as_problem, asks_for_problems
+from evotodo.transactions import CommitRefused, RequestTransaction
 from evotodo.unavailable import DATABASE_UNAVAILABLE_ERRORS, database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,9 @@ class AtomicWritesMiddleware:
     a 500, whether it fails in the view or at BEGIN/COMMIT. A deferred constraint that fails at COMMIT (a
     row that refers to one deleted meanwhile, such as a user removed while this process still knew them) is
     a 409 `conflict` that a retry resolves, and this process forgets the caller's cached user.
+
+    A write that is one statement may commit it alone within this transaction (evotodo.transactions): one
+    round trip instead of BEGIN, the statement and COMMIT; it commits before its response is rendered.
     """
 
     SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -126,26 +130,33 @@ class AtomicWritesMiddleware:
         if request.method in self.SAFE_METHODS:
             return self.get_response(request)
         try:
-            with transaction.atomic():
+            with RequestTransaction(request):
                 response = self.get_response(request)
                 if response.status_code >= 400:
                     transaction.set_rollback(True)
         except DATABASE_UNAVAILABLE_ERRORS as e:
             return database_unavailable(e)
         except IntegrityError as e:
-            logger.warning("write refused at commit: %s", type(e.__cause__ or e).__name__)
-            user = getattr(request, "user", None)
-            forget_user(getattr(user, "better_auth_id", None))
-            return JsonResponse(
-                {"detail": "The change conflicted with another one; retry it.", "code": "conflict"}, status=409
-            )
+            return self.refused_at_commit(request, e)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """Outside DRF (whose handler answers the same), a view that lost the database: a 503, not a 500."""
+        """Outside DRF (whose handler answers the same), a view that lost the database: a 503, not a 500. A write
+        committed alone (evotodo.transactions) and refused at its commit: the 409 of a refused COMMIT."""
         if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
             return database_unavailable(exception)
+        if isinstance(exception, CommitRefused):
+            return self.refused_at_commit(request, exception)
         return None
+
+    @staticmethod
+    def refused_at_commit(request: HttpRequest, error: IntegrityError) -> HttpResponse:
+        logger.warning("write refused at commit: %s", type(error.__cause__ or error).__name__)
+        user = getattr(request, "user", None)
+        forget_user(getattr(user, "better_auth_id", None))
+        return JsonResponse(
+            {"detail": "The change conflicted with another one; retry it.", "code": "conflict"}, status=409
+        )
 
 
 class APISecurityHeadersMiddleware:

@@ -166,6 +166,8 @@ class CompiledQuery(Generic[M]):
 @dataclass(frozen=True)
 class _CompiledInsert:
     sql: str
+    ctes: str  # its WITH clause's queries, or "" (`claimed(value) AS (…)`)
+    statement: str  # the INSERT … RETURNING itself
     fields: tuple[Any, ...]  # the columns given a parameter, in the order of their placeholders
     returning: tuple[Any, ...]  # the fields the database returns (the id), set on the instance afterwards
     returning_params: tuple[Any, ...]  # the backend's (Oracle binds the returned values)
@@ -200,12 +202,26 @@ class CompiledInsert(Generic[M]):
         self.model = model
         self.claimed = claimed
         self._compiled: dict[tuple[str, bool], _CompiledInsert] = {}
+        self._from_inserted: dict[tuple[Any, ...], str] = {}  # `from_inserted`'s SQL, by alias and expressions
 
-    def insert(self, instance: M, using: str = DEFAULT_DB_ALIAS, claim: list[Any] | None = None) -> None:
-        """INSERT the instance; with `claim` (the parameters of `claimed.sql`), its claimed column's value too."""
+    def insert(
+        self,
+        instance: M,
+        using: str = DEFAULT_DB_ALIAS,
+        claim: list[Any] | None = None,
+        beside: Callable[[], list[tuple[str, list[Any]]]] | None = None,
+    ) -> None:
+        """INSERT the instance; with `claim` (the parameters of `claimed.sql`), its claimed column's value too.
+
+        `beside`, only where `takes_beside(using)`, gives other INSERTs (SQL and parameters, such as
+        `from_inserted` makes) that read the inserted row as `inserted`, to run in the same statement: one
+        round trip, and all of it or nothing of it. It is called once the instance's values are prepared
+        (`pre_save` sets auto_now), before anything is sent."""
         connection = connections[using]
         if claim is not None and self.claimed is None:
             raise ValueError("claim= takes the value of a Claimed column: give CompiledInsert one")
+        if beside is not None and not self.takes_beside(using):
+            raise ValueError(f"the INSERT of {self.model._meta.label} cannot take other INSERTs beside it here")
         in_statement = claim is not None and connection.vendor == "postgresql"
         if claim is not None and not in_statement:
             self._take(instance, claim)
@@ -216,14 +232,24 @@ class CompiledInsert(Generic[M]):
         compiled = self._compiled.get((using, in_statement)) or self._compile(using, in_statement)
         values = [field.pre_save(instance, True) for field in compiled.fields]
         if any(hasattr(value, "resolve_expression") for value in values):
+            if beside is not None:
+                raise ValueError("an INSERT with other INSERTs beside it takes values, not expressions")
             self._save(instance, using, untaken)
             return
         params = [
             field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
         ]
+        sql, params = compiled.sql, [*(untaken or ()), *params, *compiled.returning_params]
+        if beside is not None:
+            statements = beside()
+            ctes = [compiled.ctes] if compiled.ctes else []
+            ctes.append(f"inserted AS ({compiled.statement})")
+            ctes.extend(f"beside_{index} AS ({statement})" for index, (statement, _) in enumerate(statements))
+            sql = f"WITH {', '.join(ctes)} SELECT * FROM inserted"  # noqa: S608 (compiled SQL, no values)
+            params.extend(param for _, beside_params in statements for param in beside_params)
         with transaction.mark_for_rollback_on_error(using):
             cursor = statement_cursor(connection)
-            cursor.execute(compiled.sql, [*(untaken or ()), *params, *compiled.returning_params])
+            cursor.execute(sql, params)
             if compiled.returning:
                 returned = list(connection.ops.fetch_returned_insert_columns(cursor, compiled.returning_params))
         if compiled.returning:
@@ -234,6 +260,43 @@ class CompiledInsert(Generic[M]):
                 setattr(instance, field.attname, value)
         instance._state.adding = False
         instance._state.db = using
+
+    def takes_beside(self, using: str = DEFAULT_DB_ALIAS) -> bool:
+        """Whether `insert(…, beside=…)` can run other INSERTs in this one's statement: on PostgreSQL (whose
+        data-modifying WITH queries take them), with nobody listening to the saving of the model (as Django would
+        save it, in a statement of its own)."""
+        return connections[using].vendor == "postgresql" and not (
+            pre_save.has_listeners(self.model) or post_save.has_listeners(self.model)
+        )
+
+    def from_inserted(
+        self, instance: M, expressions: dict[str, str], using: str = DEFAULT_DB_ALIAS
+    ) -> tuple[str, list[Any]]:
+        """The INSERT of `instance` as one to run beside another model's (`insert(…, beside=…)`): `INSERT …
+        SELECT … FROM inserted`, each column named in `expressions` given that SQL expression over the `inserted`
+        row, in which `%s` stands for the instance's value of the column. Its values are prepared as `insert`
+        prepares them; the instance learns nothing back (not even its id)."""
+        if not self.takes_beside(using):
+            raise ValueError(f"the INSERT of {self.model._meta.label} cannot run beside another here")
+        if any(expression.count("%s") != 1 for expression in expressions.values()):
+            raise ValueError("each expression takes its column's value as its one %s")
+        connection = connections[using]
+        compiled = self._compiled.get((using, False)) or self._compile(using, False)
+        values = [field.pre_save(instance, True) for field in compiled.fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            raise ValueError("an INSERT run beside another takes values, not expressions")
+        params = [
+            field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
+        ]
+        key = (using, *expressions.items())
+        sql = self._from_inserted.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(field.column) for field in compiled.fields)
+            selected = ", ".join(expressions.get(field.name, "%s") for field in compiled.fields)
+            table = quote(self.model._meta.db_table)
+            sql = self._from_inserted[key] = f"INSERT INTO {table} ({columns}) SELECT {selected} FROM inserted"  # noqa: S608
+        return sql, params
 
     def _save(self, instance: M, using: str, claim: list[Any] | None) -> None:
         """Django's save(), the claimed value taken first when the statement was to take it."""
@@ -275,12 +338,18 @@ class CompiledInsert(Generic[M]):
             if sql.count(values) != 1:
                 raise ValueError(f"CompiledInsert cannot claim a column in {sql}")
             claimed_values = ", ".join("(SELECT value FROM claimed)" if field is claimed else "%s" for field in fields)
-            sql = f"WITH claimed(value) AS ({claim_sql}) " + sql.replace(values, f"VALUES ({claimed_values})")
+            statement = sql.replace(values, f"VALUES ({claimed_values})")
+            ctes = f"claimed(value) AS ({claim_sql})"
+            sql = f"WITH {ctes} {statement}"
             fields = [field for field in fields if field is not claimed]
             returning = [*returning, claimed]
+        else:
+            statement, ctes = sql, ""
         columns = [field.get_col(opts.db_table) for field in returning]
         compiled = _CompiledInsert(
             sql=sql,
+            ctes=ctes,
+            statement=statement,
             fields=tuple(fields),
             returning=tuple(returning),
             returning_params=tuple(compiler.returning_params),

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from tasks.models import Task, TaskList
 
@@ -34,14 +34,32 @@ class Change:
 
 Listener = Callable[[list[Change]], None]
 _listeners: list[Listener] = []
+# A listener's writes for the change of a row being inserted, as SQL run in that INSERT's own statement
+# (evotodo.queries.CompiledInsert, `beside`): given the change (its `pk` None and `seq` 0 until the row is in), the
+# SQL and parameters of INSERTs that take them from the inserted row (`inserted.id`, `inserted.change_seq`).
+InStatement = Callable[[Change], list[tuple[str, list[Any]]]]
+_in_statement: dict[Listener, InStatement] = {}
 # The changes held back by `in_change_order` in this thread (None: tell at once).
 _held = threading.local()
 
 
-def listen(listener: Listener) -> None:
-    """Hear every change from now on (once per listener, however often this is called)."""
+def listen(listener: Listener, in_statement: InStatement | None = None) -> None:
+    """Hear every change from now on (once per listener, however often this is called); with `in_statement`,
+    also the way to hear a row's insert in the INSERT's own statement (`told_in_statement`)."""
     if listener not in _listeners:
         _listeners.append(listener)
+    if in_statement is not None:
+        _in_statement[listener] = in_statement
+
+
+def told_in_statement() -> InStatement | None:
+    """How to tell the change of a row being inserted within its INSERT's statement: every listener's SQL for it
+    (`InStatement`). None when a listener has no such way, or while changes are held back (`in_change_order`):
+    the change is then told after the INSERT (`tell`), as any other."""
+    if getattr(_held, "changes", None) is not None or any(listener not in _in_statement for listener in _listeners):
+        return None
+    forms = [_in_statement[listener] for listener in _listeners]
+    return lambda change: [statement for form in forms for statement in form(change)]
 
 
 def tell(changes: Iterable[Change]) -> None:

@@ -30,6 +30,7 @@ from rest_framework.response import Response
 
 from evotodo.api import StrictQueryParamsMixin, path_style_schema
 from evotodo.queries import CompiledQuery
+from evotodo.transactions import commits_alone
 from tasks.filters import INBOX, AwareDateTimeFormField, TaskFilter
 from tasks.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tasks.idempotency import idempotent
@@ -441,7 +442,9 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             try:
-                task = task_create(owner=request.user, data=serializer.validated_data)
+                # Its request's one write, unless a batch runs this view for one of its operations.
+                alone = commits_alone(request._request)
+                task = task_create(owner=request.user, data=serializer.validated_data, alone=alone)
             except SubtaskRejected as e:
                 raise subtask_rejected(e) from None
             return self._task_response(task, status.HTTP_201_CREATED)

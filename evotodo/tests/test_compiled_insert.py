@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 
 from authn.models import User
 from events.models import Event
 from evotodo.queries import CompiledInsert
-from tasks.models import Task, TaskList
+from tasks.models import SyncState, Task, TaskList
 
 # Set by the database or by pre_save at the moment of saving: compared apart.
 OWN_VALUES = {"id", "updated_at", "event_id"}
@@ -131,8 +131,6 @@ def test_a_model_with_a_save_of_its_own_is_refused(alice: User) -> None:
 
 
 def counter(owner: User) -> int:
-    from tasks.models import SyncState
-
     return SyncState.objects.get(owner=owner).seq
 
 
@@ -207,3 +205,83 @@ def test_a_claim_without_a_claimed_column_is_refused(alice: User) -> None:
     with pytest.raises(ValueError, match="Claimed column"):
         CompiledInsert(Task).insert(Task(owner=alice, title="x"), claim=[alice.pk])
     assert not Task.objects.exists()
+
+
+def event_beside(alice: User, expressions: dict[str, str] | None = None) -> Callable[[], list[tuple[str, list[Any]]]]:
+    """An event INSERTed beside a task's, named and numbered after the inserted task."""
+    data = {"change": 0, "task": {"id": None, "title": "ß\u2028🙂 'quoted' %s"}}
+    event = Event(owner_id=alice.pk, type="task.created", subject="tasks/", data=data)
+    expressions = expressions or {
+        "subject": "%s || inserted.id",
+        "data": "jsonb_set(jsonb_set(%s, '{change}', to_jsonb(inserted.change_seq)), '{task,id}', "
+        "to_jsonb(inserted.id))",
+    }
+    return lambda: [CompiledInsert(Event).from_inserted(event, expressions)]
+
+
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="other INSERTs run in one's statement on PostgreSQL only: set DATABASE_URL to a PostgreSQL server",
+)
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db
+def test_inserts_beside_an_insert_run_in_its_statement_and_read_the_row_it_inserted(alice: User) -> None:
+    from tasks.sync import CHANGE_SEQ_CLAIM
+
+    for make in edge_tasks(alice):
+        task, alone = make(), make()
+        alone.position, alone.created_at = task.position, task.created_at  # defaults made per instance
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM).insert(task, claim=[alice.pk], beside=event_beside(alice))
+        statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(statements) == 1
+        CompiledInsert(Task).insert(alone)
+        assert {**row(task), "change_seq": None} == {**row(alone), "change_seq": None}
+        assert (task.change_seq, task._state.adding) == (counter(alice), False)
+        event = Event.objects.get(subject=f"tasks/{task.pk}")
+        assert (event.owner_id, event.type, event.published_at) == (alice.pk, "task.created", None)
+        assert event.data == {"change": task.change_seq, "task": {"id": task.pk, "title": "ß\u2028🙂 'quoted' %s"}}
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db
+def test_an_insert_whose_insert_beside_fails_writes_nothing_and_takes_no_number(alice: User) -> None:
+    from tasks.sync import CHANGE_SEQ_CLAIM
+
+    failing = event_beside(alice, {"subject": "%s || repeat('x', 64) || inserted.id"})  # past its 64 characters
+    with pytest.raises(DataError), transaction.atomic():
+        CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM).insert(
+            Task(owner=alice, title="x"), claim=[alice.pk], beside=failing
+        )
+    assert (Task.objects.count(), Event.objects.count(), SyncState.objects.count()) == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_inserts_beside_are_refused_where_they_cannot_run_in_the_statement(alice: User) -> None:
+    def listener(**kwargs: Any) -> None:
+        pass
+
+    refusals = [lambda: CompiledInsert(Task).insert(Task(owner=alice, title="x"), beside=list)]
+    if connection.vendor == "postgresql":  # elsewhere, nothing takes them at all
+        pre_save.connect(listener, sender=Task)
+        post_save.connect(listener, sender=Event)
+    try:
+        assert not CompiledInsert(Task).takes_beside()
+        assert not CompiledInsert(Event).takes_beside()
+        for refused in [*refusals, event_beside(alice)]:
+            with pytest.raises(ValueError, match="beside"):
+                refused()
+    finally:
+        pre_save.disconnect(listener, sender=Task)
+        post_save.disconnect(listener, sender=Event)
+    assert not Task.objects.exists()
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db
+def test_an_expression_beside_takes_its_columns_value_exactly_once(alice: User) -> None:
+    for expression in ["inserted.id::text", "%s || %s"]:
+        with pytest.raises(ValueError, match="one %s"):
+            event_beside(alice, {"subject": expression})()
