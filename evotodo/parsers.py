@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from typing import Any
@@ -75,7 +76,12 @@ class BoundedJSONParser(JSONParser):
             # the request it meant, even when it happens to be valid JSON.
             raise ParseError(f"The body ended after {len(body)} of the {declared} bytes its Content-Length declares.")
         try:
-            data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_members)
+            data = json.loads(
+                body.decode("utf-8"),
+                parse_constant=_reject_constant,
+                parse_float=_finite_float,
+                object_pairs_hook=_unique_members,
+            )
         except UnicodeDecodeError as e:
             raise ParseError("The request body is not valid UTF-8.") from e
         except RecursionError as e:
@@ -89,3 +95,12 @@ class BoundedJSONParser(JSONParser):
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    """A number with a fraction or an exponent, refused past a double's range: Python would read `1e400` as
+    infinity, the value NaN and Infinity stand for, which no field takes and no answer could write back."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is past the range of a number")
+    return value

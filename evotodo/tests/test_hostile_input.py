@@ -73,6 +73,21 @@ def test_non_json_number_constants_are_400(constant: bytes, alice: User, alice_c
     assert_refused(post_raw(alice_client, b'{"title": "x", "priority": ' + constant + b"}"), 400, "parse_error")
 
 
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1.8e308", b"-" + b"9" * 400 + b".0"])
+@pytest.mark.parametrize("member", [b"priority", b"id", b"created_at"])
+def test_numbers_past_a_doubles_range_are_400_even_in_ignored_members(
+    number: bytes, member: bytes, alice: User, alice_client: APIClient
+) -> None:
+    body = b'{"title": "x", "' + member + b'": ' + number + b"}"
+    assert_refused(post_raw(alice_client, body), 400, "parse_error")
+    assert not Task.objects.exists()
+
+
+def test_numbers_within_a_doubles_range_still_parse(alice: User, alice_client: APIClient) -> None:
+    response = post_raw(alice_client, b'{"title": "x", "id": 1.7976931348623157e308, "created_at": -5e-324}')
+    assert response.status_code == 201
+
+
 @pytest.mark.parametrize(
     "body",
     [
