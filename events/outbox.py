@@ -12,7 +12,7 @@ from django.utils import timezone
 from authn.models import User
 from events.models import Event
 from evotodo.queries import CompiledInsert
-from tasks.changes import Change
+from tasks.changes import Change, NotInStatement
 from tasks.models import Task, TaskList
 from tasks.serializers import iso_datetime, task_json
 
@@ -78,7 +78,10 @@ def event_for(change: Change, owner: User | None, now: Any) -> Event:
 
 def record_in_statement(change: Change) -> list[tuple[str, list[Any]]]:
     """`record_changes` for a row being inserted, as an INSERT in its own statement (tasks.changes.InStatement):
-    the event as `event_for` makes it, its subject and its entity's id and change number taken from the row."""
+    the event as `event_for` makes it, its subject and its entity's id and change number taken from the row.
+    NotInStatement when the outbox's INSERT cannot run there (somebody listens to an event's saving)."""
+    if not EVENT_INSERT.takes_beside():
+        raise NotInStatement()
     event = event_for(change, _owners([change]).get(change.owner_id), timezone.now())
     event.subject = f"{SUBJECTS[change.entity]}/"
     inserted = (

@@ -117,8 +117,9 @@ class AtomicWritesMiddleware:
     row that refers to one deleted meanwhile, such as a user removed while this process still knew them) is
     a 409 `conflict` that a retry resolves, and this process forgets the caller's cached user.
 
-    A write that is one statement may commit it alone within this transaction (evotodo.transactions): one
-    round trip instead of BEGIN, the statement and COMMIT; it commits before its response is rendered.
+    The one exception: a write that is one statement may commit it alone within this transaction
+    (evotodo.transactions), before its response is rendered; a 5xx after it, or a connection lost while it runs,
+    may then answer a write that stands (the README says so).
     """
 
     SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

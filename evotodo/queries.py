@@ -280,6 +280,9 @@ class CompiledInsert(Generic[M]):
             raise ValueError(f"the INSERT of {self.model._meta.label} cannot run beside another here")
         if any(expression.count("%s") != 1 for expression in expressions.values()):
             raise ValueError("each expression takes its column's value as its one %s")
+        unknown = set(expressions) - {field.name for field in self.model._meta.local_concrete_fields}
+        if unknown:
+            raise ValueError(f"{self.model._meta.label} has no column named {', '.join(sorted(unknown))}")
         connection = connections[using]
         compiled = self._compiled.get((using, False)) or self._compile(using, False)
         values = [field.pre_save(instance, True) for field in compiled.fields]

@@ -52,6 +52,11 @@ def listen(listener: Listener, in_statement: InStatement | None = None) -> None:
         _in_statement[listener] = in_statement
 
 
+class NotInStatement(Exception):
+    """Raised by an `InStatement` that cannot write in the statement this time (before anything is sent): the
+    writer then makes the change as any other, in its transaction, and tells it after."""
+
+
 def told_in_statement() -> InStatement | None:
     """How to tell the change of a row being inserted within its INSERT's statement: every listener's SQL for it
     (`InStatement`). None when a listener has no such way, or while changes are held back (`in_change_order`):

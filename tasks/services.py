@@ -1,7 +1,8 @@
 """Writes on tasks: each in one transaction, under a row lock when it reads before it writes.
 
 Within a request the transaction is the request's own (AtomicWritesMiddleware): `savepoint=False` joins it
-without a savepoint's two round trips, and any failure rolls back the request as a whole."""
+without a savepoint's two round trips, and any failure rolls back the request as a whole. The one exception, a
+plain create that is its request's only write, is one statement committed alone (`_created_alone`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from django.utils import timezone
 from authn.models import User
 from evotodo.queries import CompiledInsert, CompiledQuery, CompiledUpdate
 from evotodo.transactions import committed_alone
-from tasks.changes import Action, in_change_order, task_deleted, task_saved, tell, told_in_statement
+from tasks.changes import (
+    Action,
+    NotInStatement,
+    in_change_order,
+    task_deleted,
+    task_saved,
+    tell,
+    told_in_statement,
+)
 from tasks.datetimes import in_range
 from tasks.models import (
     MAX_DEPTH,
@@ -249,17 +258,20 @@ def task_create(*, owner: User, data: dict[str, Any], alone: bool = False) -> Ta
 def _created_alone(task: Task) -> bool:
     """Insert a task that reads no other row (neither placed nor created done) as one statement committed alone
     (evotodo.transactions), with its change number, its tags and what the listeners write for it (its event):
-    one round trip instead of four. Only where every listener can write in it; whether it was, else nothing was
-    done."""
+    one round trip instead of four or five. Only where every listener can write in it; whether it was, else
+    nothing was done."""
     tell_inserted = told_in_statement()
     if tell_inserted is None or not TASK_INSERT.takes_beside():
         return False
-    with committed_alone():
-        TASK_INSERT.insert(
-            task,
-            claim=[task.owner_id],
-            beside=lambda: [*_tags_beside(task), *tell_inserted(task_saved(task, "created"))],
-        )
+    try:
+        with committed_alone():
+            TASK_INSERT.insert(
+                task,
+                claim=[task.owner_id],
+                beside=lambda: [*_tags_beside(task), *tell_inserted(task_saved(task, "created"))],
+            )
+    except NotInStatement:  # raised before anything was sent
+        return False
     return True
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.http import HttpRequest
 
 from authn.models import User
@@ -95,3 +96,28 @@ def test_any_other_refused_statement_is_its_own_error(transactional_db: Any) -> 
         insert_user("taken")
     assert type(raised.value) is IntegrityError
     assert User.objects.filter(better_auth_id="taken").count() == 1
+
+
+@POSTGRESQL_ONLY
+def test_committing_alone_anywhere_but_first_in_a_requests_transaction_is_refused_and_sends_nothing(
+    transactional_db: Any,
+) -> None:
+    def attempt() -> None:
+        with committed_alone():
+            insert_user("escaped")
+
+    connection.ensure_connection()
+    with pytest.raises(TransactionManagementError):
+        attempt()  # no transaction: Django's autocommit
+    assert connection.connection.autocommit is True
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        attempt()  # not a request's transaction
+    with RequestTransaction(HttpRequest()):
+        User.objects.exists()
+        with pytest.raises(TransactionManagementError):
+            attempt()  # its transaction has begun
+    with RequestTransaction(HttpRequest()):
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError):
+            attempt()  # to be rolled back
+    assert not User.objects.filter(better_auth_id="escaped").exists()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.db.models import Max
+from django.db.models.signals import pre_save
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -188,6 +189,37 @@ def test_a_batch_that_begins_with_a_plain_create_and_then_fails_leaves_nothing(a
     assert response.json()["index"] == 1
     assert not any(autocommit for _, autocommit in sent)
     assert (Task.objects.count(), Event.objects.count(), counter(alice)) == (0, 0, 0)
+
+
+def test_a_plain_create_on_the_path_style_route_is_one_statement_too(alice: User, client: APIClient) -> None:
+    with statements() as sent:
+        response = client.post(f"/api/{alice.better_auth_id}/tasks", {"title": "Path"}, format="json")
+    assert response.status_code == 201
+    assert [autocommit for _, autocommit in sent] == [True]
+    assert Event.objects.get(subject=f"tasks/{response.json()['id']}").data["task"]["title"] == "Path"
+
+
+def test_a_plain_create_runs_in_the_transaction_when_the_outbox_cannot_write_in_its_statement(
+    alice: User, client: APIClient
+) -> None:
+    heard: list[str] = []
+
+    def listener(sender: Any, instance: Event, **kwargs: Any) -> None:
+        heard.append(instance.type)
+
+    pre_save.connect(listener, sender=Event)
+    try:
+        with statements() as sent:
+            response = client.post("/api/tasks", {"title": "Heard", "tags": ["a"]}, format="json")
+    finally:
+        pre_save.disconnect(listener, sender=Event)
+    assert response.status_code == 201
+    assert heard == ["task.created"]
+    assert len(sent) > 1
+    assert not any(autocommit for _, autocommit in sent)
+    task = Task.objects.get(pk=response.json()["id"])
+    assert Event.objects.get(subject=f"tasks/{task.pk}").data["change"] == task.change_seq == counter(alice)
+    assert list(TaskTag.objects.filter(task=task).values_list("key", flat=True)) == ["a"]
 
 
 def broken_representation() -> Any:
