@@ -230,15 +230,12 @@ class CompiledInsert(Generic[M]):
             self._save(instance, using, untaken)
             return
         compiled = self._compiled.get((using, in_statement)) or self._compile(using, in_statement)
-        values = [field.pre_save(instance, True) for field in compiled.fields]
-        if any(hasattr(value, "resolve_expression") for value in values):
+        params = _prepared(compiled, instance, connection)
+        if params is None:
             if beside is not None:
                 raise ValueError("an INSERT with other INSERTs beside it takes values, not expressions")
             self._save(instance, using, untaken)
             return
-        params = [
-            field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
-        ]
         sql, params = compiled.sql, [*(untaken or ()), *params, *compiled.returning_params]
         if beside is not None:
             statements = beside()
@@ -285,12 +282,9 @@ class CompiledInsert(Generic[M]):
             raise ValueError(f"{self.model._meta.label} has no column named {', '.join(sorted(unknown))}")
         connection = connections[using]
         compiled = self._compiled.get((using, False)) or self._compile(using, False)
-        values = [field.pre_save(instance, True) for field in compiled.fields]
-        if any(hasattr(value, "resolve_expression") for value in values):
+        params = _prepared(compiled, instance, connection)
+        if params is None:
             raise ValueError("an INSERT run beside another takes values, not expressions")
-        params = [
-            field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
-        ]
         key = (using, *expressions.items())
         sql = self._from_inserted.get(key)
         if sql is None:
@@ -360,6 +354,15 @@ class CompiledInsert(Generic[M]):
         )
         self._compiled[(using, in_statement)] = compiled
         return compiled
+
+
+def _prepared(compiled: _CompiledInsert, instance: Model, connection: Any) -> list[Any] | None:
+    """The values of a compiled INSERT's columns as Django's `save()` prepares them (`pre_save`, such as
+    auto_now, then `get_db_prep_save`); None when one is an expression, which only Django's `save()` takes."""
+    values = [field.pre_save(instance, True) for field in compiled.fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        return None
+    return [field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)]
 
 
 @dataclass(frozen=True)
