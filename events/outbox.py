@@ -77,12 +77,15 @@ def event_for(change: Change, owner: User | None, now: Any) -> Event:
 
 
 def record_in_statement(change: Change) -> list[tuple[str, list[Any]]]:
-    """`record_changes` for a row being inserted, as an INSERT in its own statement (tasks.changes.InStatement):
-    the event as `event_for` makes it, its subject and its entity's id and change number taken from the row.
-    NotInStatement when the outbox's INSERT cannot run there (somebody listens to an event's saving)."""
+    """`record_changes` as an INSERT in the changing statement (tasks.changes.InStatement): the event as
+    `event_for` makes it; for a row being inserted (no `pk` yet), its subject and its entity's id and change
+    number taken from the row. NotInStatement when the outbox's INSERT cannot run there (somebody listens to an
+    event's saving)."""
     if not EVENT_INSERT.takes_beside():
         raise NotInStatement()
     event = event_for(change, _owners([change]).get(change.owner_id), timezone.now())
+    if change.pk is not None:
+        return [EVENT_INSERT.statement(event)]
     event.subject = f"{SUBJECTS[change.entity]}/"
     inserted = (
         f"jsonb_set(jsonb_set(%s, '{{change}}', to_jsonb(inserted.change_seq)), '{{{change.entity},id}}', "

@@ -48,6 +48,11 @@ class _Compiled:
     converters: tuple[tuple[int, list[Any], Any], ...]  # (column, converters, expression), as Django applies them
     annotations: tuple[tuple[str, int], ...]  # (attribute, column)
     for_update: bool  # select_for_update(): only within a transaction, as Django checks
+    claimed_column: int  # the column of the claimed value (`fetch_claimed`), or -1
+
+
+# The claimed value's column in a query that takes one (`CompiledQuery.fetch_claimed`).
+CLAIMED_COLUMN = "claimed_value"
 
 
 class CompiledQuery(Generic[M]):
@@ -57,25 +62,48 @@ class CompiledQuery(Generic[M]):
     attributes), or for a `values_list()` queryset its tuples, converted as Django's ValuesListIterable does.
     Querysets that select related rows, defer fields, prefetch or yield anything else (`values()`, flat or
     named tuples) are refused when compiled; one that locks its rows (`select_for_update`) runs only within a
-    transaction, as Django's own. Tests hold its rows equal to the queryset's own.
+    transaction, as Django's own. With `claimed`, `fetch_claimed` also takes a value first (a counter's next
+    number) in the same round trip. Tests hold its rows equal to the queryset's own.
 
     The compiled SQL depends only on the code and the database backend, so a copy per process needs no
     invalidation: a deploy restarts the processes. Compiling is idempotent: two threads that race both compile
     the same thing, and one copy is kept."""
 
-    def __init__(self, build: Callable[..., QuerySet[M]], *names: str) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]], *names: str, claimed: Claimed | None = None) -> None:
         self.build = build
         self.names = names
-        self._compiled: dict[str, _Compiled] = {}
+        self.claimed = claimed
+        self._compiled: dict[tuple[str, bool], _Compiled] = {}
 
     def fetch(self, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[Any]:
-        compiled = self._compiled.get(using) or self._compile(using)
-        params = list(compiled.params)
+        compiled = self._compiled.get((using, False)) or self._compile(using)
+        return self._run(compiled, using, [], values)[0]
+
+    def fetch_claimed(self, claim: list[Any], using: str = DEFAULT_DB_ALIAS, **values: int) -> tuple[list[Any], Any]:
+        """`fetch`, and the value of the `claimed` column (`Claimed`, with the parameters `claim`), taken first:
+        on PostgreSQL in the query's own statement (one round trip), joined to every row, so that a query that
+        locks its rows (`select_for_update`) locks them only once the value is taken; elsewhere by
+        `claimed.take` in a statement of its own before the query. The value is None when no row was found on
+        PostgreSQL, where it was taken all the same (a data-modifying WITH query always runs to its end)."""
+        if self.claimed is None:
+            raise ValueError("fetch_claimed takes the value of a Claimed column: give CompiledQuery one")
+        if connections[using].vendor != "postgresql":
+            value = self.claimed.take(*claim)
+            return self.fetch(using, **values), value
+        compiled = self._compiled.get((using, True)) or self._compile(using, claimed=True)
+        instances, rows = self._run(compiled, using, claim, values)
+        return instances, (rows[0][compiled.claimed_column] if rows else None)
+
+    def _run(
+        self, compiled: _Compiled, using: str, leading: list[Any], values: dict[str, int]
+    ) -> tuple[list[Any], list[tuple[Any, ...]]]:
+        params = [*leading, *compiled.params]
+        offset = len(leading)
         for index, name in compiled.positions:
             value = values[name]
             if type(value) is not int:
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-            params[index] = value
+            params[offset + index] = value
         connection = connections[using]
         if compiled.for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
@@ -83,7 +111,7 @@ class CompiledQuery(Generic[M]):
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
         if compiled.model is None:
-            return self._tuples(rows, compiled, connection)
+            return self._tuples(rows, compiled, connection), rows
         start, end, attnames = compiled.fields
         model: Any = compiled.model
         instances = []
@@ -99,7 +127,7 @@ class CompiledQuery(Generic[M]):
             for attribute, column in compiled.annotations:
                 setattr(instance, attribute, row[column])
             instances.append(instance)
-        return instances
+        return instances, rows
 
     @staticmethod
     def _tuples(rows: list[tuple[Any, ...]], compiled: _Compiled, connection: Any) -> list[tuple[Any, ...]]:
@@ -117,9 +145,16 @@ class CompiledQuery(Generic[M]):
             converted.append(tuple(values))
         return converted
 
-    def _compile(self, using: str) -> _Compiled:
+    def _compile(self, using: str, claimed: bool = False) -> _Compiled:
         sentinels = {name: SENTINEL_BASE - i for i, name in enumerate(self.names)}
         queryset = self.build(**sentinels).using(using)
+        if claimed:
+            # The WITH query joined as a table of one row: no row reaches the lock (FOR UPDATE OF the model's
+            # table only) before the value is taken.
+            # `extra` takes the join Django has no other way to write; its SQL is fixed here, it takes no value.
+            queryset = queryset.extra(select={CLAIMED_COLUMN: "claimed.value"}, tables=["claimed"])  # noqa: S610
+            if queryset.query.select_for_update:
+                queryset = queryset.select_for_update(of=("self",))
         query = queryset.query
         if (
             queryset._iterable_class not in (ModelIterable, ValuesListIterable)
@@ -149,6 +184,10 @@ class CompiledQuery(Generic[M]):
             attnames = [column[0].target.attname for column in compiler.select[start:end]]
             model = compiler.klass_info["model"]
         converters = compiler.get_converters(selected)
+        annotations = dict(compiler.annotation_col_map)
+        claimed_column = annotations.pop(CLAIMED_COLUMN) if claimed else -1
+        if claimed:
+            sql = f"WITH claimed(value) AS ({cast(Claimed, self.claimed).sql}) {sql}"
         compiled = _Compiled(
             sql=sql,
             params=tuple(params),
@@ -156,10 +195,11 @@ class CompiledQuery(Generic[M]):
             model=model,
             fields=(start, end, attnames),
             converters=tuple((column, funcs, expression) for column, (funcs, expression) in converters.items()),
-            annotations=tuple(compiler.annotation_col_map.items()),
+            annotations=tuple(annotations.items()),
             for_update=query.select_for_update,
+            claimed_column=claimed_column,
         )
-        self._compiled[using] = compiled
+        self._compiled[(using, claimed)] = compiled
         return compiled
 
 
@@ -202,7 +242,7 @@ class CompiledInsert(Generic[M]):
         self.model = model
         self.claimed = claimed
         self._compiled: dict[tuple[str, bool], _CompiledInsert] = {}
-        self._from_inserted: dict[tuple[Any, ...], str] = {}  # `from_inserted`'s SQL, by alias and expressions
+        self._beside_sql: dict[tuple[Any, ...], str] = {}  # `from_inserted`'s and `statement`'s, by alias, expressions
 
     def insert(
         self,
@@ -273,26 +313,39 @@ class CompiledInsert(Generic[M]):
         SELECT … FROM inserted`, each column named in `expressions` given that SQL expression over the `inserted`
         row, in which `%s` stands for the instance's value of the column. Its values are prepared as `insert`
         prepares them; the instance learns nothing back (not even its id)."""
-        if not self.takes_beside(using):
-            raise ValueError(f"the INSERT of {self.model._meta.label} cannot run beside another here")
         if any(expression.count("%s") != 1 for expression in expressions.values()):
             raise ValueError("each expression takes its column's value as its one %s")
         unknown = set(expressions) - {field.name for field in self.model._meta.local_concrete_fields}
         if unknown:
             raise ValueError(f"{self.model._meta.label} has no column named {', '.join(sorted(unknown))}")
+        return self._beside(instance, using, expressions)
+
+    def statement(self, instance: M, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[Any]]:
+        """The INSERT of `instance` (`INSERT … VALUES`) as one to run beside another statement
+        (`CompiledUpdate.update(…, beside=…)`), its values prepared as `insert` prepares them; the instance learns
+        nothing back (not even its id)."""
+        return self._beside(instance, using, None)
+
+    def _beside(self, instance: M, using: str, expressions: dict[str, str] | None) -> tuple[str, list[Any]]:
+        if not self.takes_beside(using):
+            raise ValueError(f"the INSERT of {self.model._meta.label} cannot run beside another here")
         connection = connections[using]
         compiled = self._compiled.get((using, False)) or self._compile(using, False)
         params = _prepared(compiled, instance, connection)
         if params is None:
             raise ValueError("an INSERT run beside another takes values, not expressions")
-        key = (using, *expressions.items())
-        sql = self._from_inserted.get(key)
+        key = (using, None if expressions is None else tuple(expressions.items()))
+        sql = self._beside_sql.get(key)
         if sql is None:
             quote = connection.ops.quote_name
             columns = ", ".join(quote(field.column) for field in compiled.fields)
-            selected = ", ".join(expressions.get(field.name, "%s") for field in compiled.fields)
             table = quote(self.model._meta.db_table)
-            sql = self._from_inserted[key] = f"INSERT INTO {table} ({columns}) SELECT {selected} FROM inserted"  # noqa: S608
+            if expressions is None:
+                source = "VALUES (" + ", ".join("%s" for _ in compiled.fields) + ")"
+            else:
+                selected = ", ".join(expressions.get(field.name, "%s") for field in compiled.fields)
+                source = f"SELECT {selected} FROM inserted"  # noqa: S608 (the caller's expressions, no values)
+            sql = self._beside_sql[key] = f"INSERT INTO {table} ({columns}) {source}"
         return sql, params
 
     def _save(self, instance: M, using: str, claim: list[Any] | None) -> None:
@@ -387,7 +440,19 @@ class CompiledUpdate(Generic[M]):
         self.model = model
         self._compiled: dict[tuple[str, tuple[str, ...] | None], _CompiledUpdate] = {}
 
-    def update(self, instance: M, fields: Iterable[str] | None = None, using: str = DEFAULT_DB_ALIAS) -> None:
+    def update(
+        self,
+        instance: M,
+        fields: Iterable[str] | None = None,
+        using: str = DEFAULT_DB_ALIAS,
+        beside: Callable[[], list[tuple[str, list[Any]]]] | None = None,
+    ) -> bool:
+        """UPDATE the instance. `beside` gives other statements (SQL and parameters: INSERTs that read no row,
+        such as `CompiledInsert.statement` makes) to run in the UPDATE's own statement on PostgreSQL, as its
+        WITH queries: one round trip, all of it or nothing. It is called once the instance's values are
+        prepared (`pre_save` sets auto_now), before anything is sent. Returns whether they ran there; when
+        they could not (another database, or Django saves the instance), the UPDATE ran alone and the caller
+        runs them its own way."""
         names = None if fields is None else tuple(fields)
         if (
             pre_save.has_listeners(self.model)
@@ -395,25 +460,33 @@ class CompiledUpdate(Generic[M]):
             or (names is None and instance.get_deferred_fields())  # Django updates the loaded fields only
         ):
             instance.save(update_fields=names, using=using)
-            return
+            return False
         compiled = self._compiled.get((using, names)) or self._compile(using, names)
         instance._prepare_related_fields_for_save(operation_name="save")
         values = [field.pre_save(instance, False) for field in compiled.fields]
         if any(hasattr(value, "resolve_expression") for value in values):
             instance.save(update_fields=names, using=using)
-            return
+            return False
         connection = connections[using]
         params = [
             field.get_db_prep_save(value, connection) for field, value in zip(compiled.fields, values, strict=True)
         ]
         params.append(self.model._meta.pk.get_db_prep_value(instance.pk, connection))
+        sql, besides = compiled.sql, beside is not None and connection.vendor == "postgresql"
+        if besides:
+            statements = cast(Callable[[], list[tuple[str, list[Any]]]], beside)()
+            if statements:
+                ctes = ", ".join(f"beside_{index} AS ({statement})" for index, (statement, _) in enumerate(statements))
+                sql = f"WITH {ctes} {sql}"
+                params[:0] = [param for _, beside_params in statements for param in beside_params]
         with transaction.mark_for_rollback_on_error(using):  # as Django's save(), no row updated marks it too
             cursor = statement_cursor(connection)
-            cursor.execute(compiled.sql, params)
+            cursor.execute(sql, params)
             if not cursor.rowcount:
                 raise DatabaseError("Save with update_fields did not affect any rows.")
         instance._state.adding = False
         instance._state.db = using
+        return besides
 
     def _compile(self, using: str, names: tuple[str, ...] | None) -> _CompiledUpdate:
         opts = self.model._meta

@@ -34,9 +34,10 @@ class Change:
 
 Listener = Callable[[list[Change]], None]
 _listeners: list[Listener] = []
-# A listener's writes for the change of a row being inserted, as SQL run in that INSERT's own statement
-# (evotodo.queries.CompiledInsert, `beside`): given the change (its `pk` None and `seq` 0 until the row is in), the
-# SQL and parameters of INSERTs that take them from the inserted row (`inserted.id`, `inserted.change_seq`).
+# A listener's writes for a change, as SQL run in the changing statement itself (evotodo.queries, `beside`): given
+# the change of a row being inserted (its `pk` None and `seq` 0 until the row is in), the SQL and parameters of
+# INSERTs that take them from the inserted row (`inserted.id`, `inserted.change_seq`); given the change of a row
+# being updated (its `pk` and `seq` known), INSERTs that read no row.
 InStatement = Callable[[Change], list[tuple[str, list[Any]]]]
 _in_statement: dict[Listener, InStatement] = {}
 # The changes held back by `in_change_order` in this thread (None: tell at once).
@@ -58,9 +59,9 @@ class NotInStatement(Exception):
 
 
 def told_in_statement() -> InStatement | None:
-    """How to tell the change of a row being inserted within its INSERT's statement: every listener's SQL for it
-    (`InStatement`). None when a listener has no such way, or while changes are held back (`in_change_order`):
-    the change is then told after the INSERT (`tell`), as any other."""
+    """How to tell a change within the statement that makes it (a row's INSERT or UPDATE): every listener's SQL
+    for it (`InStatement`). None when a listener has no such way, or while changes are held back
+    (`in_change_order`): the change is then told after the statement (`tell`), as any other."""
     if getattr(_held, "changes", None) is not None or any(listener not in _in_statement for listener in _listeners):
         return None
     forms = [_in_statement[listener] for listener in _listeners]

@@ -7,6 +7,7 @@ plain create that is its request's only write, is one statement committed alone 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Any
 
@@ -42,8 +43,12 @@ from tasks.recurrence import Rule, merged_rule, rule_problems
 from tasks.sync import CHANGE_SEQ_CLAIM, change_rows, claim_change_seq
 
 # The row a write locks: the task among its owner's, compiled once per process (evotodo/queries.py).
+# Its change number is taken in the same statement, before the lock (`_lock`).
 OWN_TASK_FOR_UPDATE = CompiledQuery(
-    lambda owner_id, pk: Task.objects.select_for_update().filter(owner_id=owner_id, pk=pk), "owner_id", "pk"
+    lambda owner_id, pk: Task.objects.select_for_update().filter(owner_id=owner_id, pk=pk),
+    "owner_id",
+    "pk",
+    claimed=CHANGE_SEQ_CLAIM,
 )
 # A new task's INSERT, and a locked task's UPDATE, compiled once per process.
 TASK_INSERT = CompiledInsert(Task, claimed=CHANGE_SEQ_CLAIM)
@@ -155,21 +160,33 @@ def save_new_version(task: Task, seq: int | None = None) -> None:
     task.refresh_from_db(fields=["version", "updated_at"])
 
 
-def save_locked_version(task: Task, seq: int, fields: Iterable[str] | None = None) -> None:
-    """Save a task whose row this transaction holds locked (`_lock`) as a new version with change number `seq`:
-    no other write can come between the read and this, so the version is bumped here rather than in SQL, and
-    nothing needs reading back. `fields`, when given, are the only ones that changed (a shorter UPDATE)."""
+def save_locked_version(task: Task, seq: int, fields: Iterable[str] | None = None, *, told: Action) -> None:
+    """Save a task whose row this transaction holds locked (`_lock`) as a new version with change number `seq`,
+    and tell the change (`told`, its action): no other write can come between the read and this, so the version
+    is bumped here rather than in SQL, and nothing needs reading back. `fields`, when given, are the only ones
+    that changed (a shorter UPDATE). The listeners write in the UPDATE's own statement where they all can (a
+    round trip fewer), else after it; `task.owner` is to be set (the event names its owner)."""
     task.version += 1
     task.change_seq = seq
-    TASK_UPDATE.update(task, None if fields is None else (*fields, "version", "change_seq", "updated_at"))
+    names = None if fields is None else (*fields, "version", "change_seq", "updated_at")
+    tell_here = told_in_statement()
+    if tell_here is not None:
+        try:
+            if TASK_UPDATE.update(task, names, beside=lambda: tell_here(task_saved(task, told))):
+                return
+        except NotInStatement:  # raised before anything was sent
+            TASK_UPDATE.update(task, names)
+    else:
+        TASK_UPDATE.update(task, names)
+    tell([task_saved(task, told)])
 
 
 def _lock(task: Task, if_match: str | None) -> tuple[Task, int]:
-    """The task's row, locked, and the change number of this write: taken first, so that every write of a
-    user queues on the user's counter before it locks anything else (no two writes wait on each other).
-    `task` may be a mere reference (its pk and owner): the row is read here, among its owner's only."""
-    seq = claim_change_seq(task.owner_id)
-    found = OWN_TASK_FOR_UPDATE.fetch(owner_id=task.owner_id, pk=task.pk)
+    """The task's row, locked, and the change number of this write: taken first (in the same statement on
+    PostgreSQL), so that every write of a user queues on the user's counter before it locks anything else (no
+    two writes wait on each other). `task` may be a mere reference (its pk and owner): the row is read here,
+    among its owner's only."""
+    found, seq = OWN_TASK_FOR_UPDATE.fetch_claimed([task.owner_id], owner_id=task.owner_id, pk=task.pk)
     if not found:
         raise Task.DoesNotExist()
     locked = found[0]
@@ -308,9 +325,8 @@ def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None
             _set_completed(locked, data["completed"])
         if locked.remind_at != reminded:
             locked.reminder_fired_at = None  # a reminder set to another time fires again then (events.reminders)
-        save_locked_version(locked, seq)
         locked.owner = task.owner
-        tell([task_saved(locked, completion_action(was_completed, locked.completed))])
+        save_locked_version(locked, seq, told=completion_action(was_completed, locked.completed))
         # Its subtasks follow it.
         change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
         if "tags" in data:
@@ -326,13 +342,16 @@ def completion_action(was_completed: bool, completed: bool) -> Action:
 def task_complete(*, task: Task, completed: bool | None = None, if_match: str | None = None) -> Task:
     """Set `completed` (toggle when None) under a row lock; completing a recurring task, in the same
     transaction, creates its next occurrence, once. The result carries it as `completion_next`."""
-    with transaction.atomic(savepoint=False), in_change_order():
+    with transaction.atomic(savepoint=False):
         locked, seq = _lock(task, if_match)
-        was_completed = locked.completed
-        _set_completed(locked, (not locked.completed) if completed is None else completed)
-        save_locked_version(locked, seq, COMPLETION_FIELDS)
         locked.owner = task.owner
-        tell([task_saved(locked, completion_action(was_completed, locked.completed))])
+        was_completed = locked.completed
+        done = (not locked.completed) if completed is None else completed
+        # A next occurrence is numbered after the completion but made before it is saved: the two are told in
+        # their numbers' order. Any other completion is the one change, told in its UPDATE's statement.
+        with in_change_order() if _makes_next_occurrence(locked, done) else nullcontext():
+            _set_completed(locked, done)
+            save_locked_version(locked, seq, COMPLETION_FIELDS, told=completion_action(was_completed, done))
     if locked.completion_next is not None:
         locked.completion_next.owner = task.owner
     return locked
@@ -345,10 +364,16 @@ def _set_completed(task: Task, completed: bool) -> None:
     elif not completed:
         task.completed_at = None
     task.completed = completed
+    if _makes_next_occurrence(task, completed):
+        task.next_occurrence = _next_occurrence(task)
     if completed and task.recurrence and task.due_at:
-        if task.next_occurrence_id is None:
-            task.next_occurrence = _next_occurrence(task)
         task.completion_next = task.next_occurrence
+
+
+def _makes_next_occurrence(task: Task, completed: bool) -> bool:
+    """Whether `_set_completed(task, completed)` creates the task's next occurrence (a recurring task completed
+    that has none yet)."""
+    return bool(completed and task.recurrence and task.due_at and task.next_occurrence_id is None)
 
 
 def _next_occurrence(task: Task) -> Task | None:
@@ -425,9 +450,8 @@ def task_move(*, task: Task, data: dict[str, Any], if_match: str | None = None) 
         if key is None:
             key = rebalance(siblings, index, lambda keys: reposition(Task, locked.owner_id, keys))
         locked.position = key
-        save_locked_version(locked, seq, ["position", "task_list", "parent"])
         locked.owner = task.owner
-        tell([task_saved(locked)])
+        save_locked_version(locked, seq, ["position", "task_list", "parent"], told="updated")
         change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
     return locked
 

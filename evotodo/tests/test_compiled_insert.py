@@ -285,3 +285,29 @@ def test_an_expression_beside_takes_its_columns_value_exactly_once(alice: User) 
     for expression in ["inserted.id::text", "%s || %s"]:
         with pytest.raises(ValueError, match="one %s"):
             event_beside(alice, {"subject": expression})()
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db
+def test_an_insert_as_a_statement_beside_writes_the_row_insert_writes(alice: User) -> None:
+    def event(n: int) -> Event:
+        when = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+        data = {"text": "ß\u2028🙂 'quoted' %s", "n": 2**62, "null": None, "nested": {"list": [1, "2", None]}}
+        return Event(owner_id=alice.pk, type="task.updated", subject=f"tasks/{n}", time=when, data=data)
+
+    inserted, beside = event(1), event(2)
+    CompiledInsert(Event).insert(inserted)
+    sql, params = CompiledInsert(Event).statement(beside)
+    assert sql.startswith('INSERT INTO "events_event"')
+    assert "VALUES" in sql
+    assert "inserted" not in sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    stored = {row["subject"]: row for row in Event.objects.values()}
+    one, two = (without(stored[f"tasks/{n}"], {"id", "subject", "event_id"}) for n in (1, 2))
+    assert one == two
+    assert stored["tasks/2"]["event_id"] == beside.event_id
+
+
+def without(values: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if key not in keys}

@@ -179,3 +179,78 @@ def test_no_row_updated_marks_the_transaction_for_rollback_as_save_does(alice: U
                 marked.append(connection.needs_rollback)
             transaction.set_rollback(False)  # this test's own: leave the block cleanly
     assert marked == [True, True]
+
+
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="statements beside an UPDATE run in its statement on PostgreSQL only"
+)
+
+
+def an_event(owner: User, subject: str) -> Any:
+    from events.models import Event
+
+    return Event(
+        owner_id=owner.pk, type="task.updated", subject=subject, time=datetime(2030, 1, 1, tzinfo=UTC), data={}
+    )
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db
+def test_statements_beside_an_update_run_in_its_statement(alice: User) -> None:
+    from events.models import Event
+    from evotodo.queries import CompiledInsert
+
+    task = Task.objects.create(owner=alice, title="before")
+    task.title = "after"
+    seen: list[Any] = []
+
+    def beside() -> list[tuple[str, list[Any]]]:
+        seen.append(task.updated_at)  # called once its values are prepared
+        return [CompiledInsert(Event).statement(an_event(alice, f"tasks/{n}")) for n in (1, 2)]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert CompiledUpdate(Task).update(task, ("title", "updated_at"), beside=beside) is True
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].startswith("WITH beside_0 AS (INSERT")
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.title, stored.updated_at) == ("after", seen[0])
+    assert sorted(Event.objects.values_list("subject", flat=True)) == ["tasks/1", "tasks/2"]
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db
+def test_an_update_whose_statement_beside_fails_changes_nothing(alice: User) -> None:
+    from events.models import Event
+    from evotodo.queries import CompiledInsert
+
+    task = Task.objects.create(owner=alice, title="before")
+    task.title = "after"
+    failing = an_event(alice, "x" * 65)  # past the subject's 64 characters
+    with pytest.raises(DataError), transaction.atomic():
+        CompiledUpdate(Task).update(task, ("title",), beside=lambda: [CompiledInsert(Event).statement(failing)])
+    assert Task.objects.get(pk=task.pk).title == "before"
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_update_that_cannot_take_statements_beside_it_runs_alone_and_says_so(alice: User) -> None:
+    task = Task.objects.create(owner=alice, title="before")
+    called: list[bool] = []
+
+    def beside() -> list[tuple[str, list[Any]]]:
+        called.append(True)
+        return []
+
+    def listener(**kwargs: Any) -> None:
+        pass
+
+    listened = connection.vendor == "postgresql"  # elsewhere the database alone keeps them out
+    if listened:
+        pre_save.connect(listener, sender=Task)
+    try:
+        task.title = "after"
+        assert CompiledUpdate(Task).update(task, ("title",), beside=beside) is False
+    finally:
+        pre_save.disconnect(listener, sender=Task)
+    assert called == []
+    assert Task.objects.get(pk=task.pk).title == "after"

@@ -190,3 +190,115 @@ def test_a_lists_and_the_inboxs_compiled_first_page_is_what_the_queryset_returns
     inbox = first_page_query(sort, 3, INBOX_ONLY).fetch(owner_id=alice.pk)
     assert inbox == list(sorted_rows(scoped_tasks(alice.pk, INBOX_ONLY), sort, TASK_ROW)[:3])
     assert inbox
+
+
+def counter_of(user: User) -> int:
+    from tasks.models import SyncState
+
+    return SyncState.objects.filter(owner=user).values_list("seq", flat=True).first() or 0
+
+
+def test_a_claimed_lock_reads_what_the_lock_reads_and_takes_one_number_each_time(
+    alice: User, bob: User, edge_tasks: list[Task]
+) -> None:
+    from django.db import transaction
+
+    from tasks.services import OWN_TASK_FOR_UPDATE
+
+    for owner in (alice, bob):
+        for task in edge_tasks:
+            before = counter_of(owner)
+            with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+                found, value = OWN_TASK_FOR_UPDATE.fetch_claimed([owner.pk], owner_id=owner.pk, pk=task.pk)
+                expected = list(owned_tasks(owner.pk).filter(pk=task.pk))
+            assert state(found) == state(expected)
+            assert all(not hasattr(row, "claimed_value") for row in found)  # the value is returned, not set
+            assert counter_of(owner) == before + 1  # taken even when no row was found
+            if connection.vendor == "postgresql":
+                # One statement: the claim joined to the locked row, whose value is None when there is no row.
+                assert len(queries) == 2  # it, and the queryset read to compare
+                assert queries[0]["sql"].startswith("WITH claimed(value) AS (INSERT INTO")
+                assert queries[0]["sql"].endswith('FOR UPDATE OF "tasks_task"')
+                assert value == (before + 1 if found else None)
+            else:
+                assert len(queries) == 3  # the claim in a statement of its own first
+                assert value == before + 1
+
+
+def test_a_claimed_query_needs_a_claimed_column(db: Any) -> None:
+    with pytest.raises(ValueError, match="Claimed"):
+        OWN_TASK.fetch_claimed([1], owner_id=1, pk=1)
+
+
+def test_a_claimed_lock_is_refused_outside_a_transaction_before_anything_is_sent(transactional_db: Any) -> None:
+    from django.db.transaction import TransactionManagementError
+
+    from tasks.services import OWN_TASK_FOR_UPDATE
+
+    if connection.vendor != "postgresql":
+        pytest.skip("elsewhere the claim is a statement of its own, taken before the lock's check, as before")
+    with pytest.raises(TransactionManagementError), CaptureQueriesContext(connection) as queries:
+        OWN_TASK_FOR_UPDATE.fetch_claimed([1], owner_id=1, pk=1)
+    assert len(queries) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claimed_lock_locks_its_row_only_once_it_has_the_users_counter(alice: User) -> None:
+    """Every write of a user queues on the user's counter before it locks anything: a write waiting for the counter
+    holds no row lock meanwhile (else two writes could each hold what the other waits for)."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    from tasks.services import OWN_TASK_FOR_UPDATE
+    from tasks.sync import claim_change_seq
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks: SQLite locks the whole database for a write")
+    task = Task.objects.create(owner=alice, title="Contended")
+    holding, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def holder() -> None:  # another write of alice's, holding her counter
+        try:
+            with transaction.atomic():
+                results["holder"] = claim_change_seq(alice.pk)
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    def locker() -> None:
+        try:
+            with transaction.atomic():
+                found, results["locker"] = OWN_TASK_FOR_UPDATE.fetch_claimed([alice.pk], owner_id=alice.pk, pk=task.pk)
+                results["found"] = [row.pk for row in found]
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=locker)]
+    threads[0].start()
+    assert holding.wait(30)
+    threads[1].start()
+    try:
+        with connection.cursor() as cursor:
+            for _ in range(300):  # until the locker waits on the counter
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query LIKE 'WITH claimed%%'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the claimed lock never waited on the counter")
+            with transaction.atomic():  # the row is free: nothing locked it while it waited
+                cursor.execute('SELECT id FROM "tasks_task" WHERE id = %s FOR UPDATE NOWAIT', [task.pk])
+                assert cursor.fetchone() == (task.pk,)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    assert results["found"] == [task.pk]
+    assert results["locker"] == results["holder"] + 1
