@@ -307,30 +307,40 @@ def _tags_beside(task: Task) -> list[tuple[str, list[Any]]]:
 
 def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
     """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
-    with transaction.atomic(savepoint=False), in_change_order():
+    placed = "parent_id" in data or "task_list_id" in data
+    with transaction.atomic(savepoint=False):
         locked, seq = _lock(task, if_match)
-        reminded = locked.remind_at
-        for field, value in data.items():
-            if field not in ("recurrence", "completed", "parent_id", "task_list_id"):
-                setattr(locked, field, value)
-        following = _place(locked, data) if "parent_id" in data or "task_list_id" in data else []
-        # The serializer validated against the row as it was read; check again against the locked row.
-        if locked.remind_at and locked.due_at and locked.remind_at > locked.due_at:
-            raise TaskConflict("remind_at would be after due_at")
-        if data.get("recurrence", locked.recurrence) is not None and locked.due_at is None:
-            raise TaskConflict("a recurring task would have no due_at")
-        locked.recurrence = _recurrence(data, locked)
-        was_completed = locked.completed
-        if "completed" in data:
-            _set_completed(locked, data["completed"])
-        if locked.remind_at != reminded:
-            locked.reminder_fired_at = None  # a reminder set to another time fires again then (events.reminders)
-        locked.owner = task.owner
-        save_locked_version(locked, seq, told=completion_action(was_completed, locked.completed))
-        # Its subtasks follow it.
-        change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
-        if "tags" in data:
-            _set_tags(locked)
+        # A task placed (siblings rebalanced) or completed (a next occurrence made) changes other rows, numbered
+        # after this one but changed before it is saved: all are told in their numbers' order. Any other update
+        # is the one change, told in its UPDATE's statement.
+        with in_change_order() if placed or data.get("completed") else nullcontext():
+            return _updated(task, locked, seq, data, placed)
+
+
+def _updated(task: Task, locked: Task, seq: int, data: dict[str, Any], placed: bool) -> Task:
+    """`task_update`'s changes to its locked row, saved as change `seq`."""
+    reminded = locked.remind_at
+    for field, value in data.items():
+        if field not in ("recurrence", "completed", "parent_id", "task_list_id"):
+            setattr(locked, field, value)
+    following = _place(locked, data) if placed else []
+    # The serializer validated against the row as it was read; check again against the locked row.
+    if locked.remind_at and locked.due_at and locked.remind_at > locked.due_at:
+        raise TaskConflict("remind_at would be after due_at")
+    if data.get("recurrence", locked.recurrence) is not None and locked.due_at is None:
+        raise TaskConflict("a recurring task would have no due_at")
+    locked.recurrence = _recurrence(data, locked)
+    was_completed = locked.completed
+    if "completed" in data:
+        _set_completed(locked, data["completed"])
+    if locked.remind_at != reminded:
+        locked.reminder_fired_at = None  # a reminder set to another time fires again then (events.reminders)
+    locked.owner = task.owner
+    save_locked_version(locked, seq, told=completion_action(was_completed, locked.completed))
+    # Its subtasks follow it.
+    change_rows(Task, locked.owner_id, {pk: {"task_list_id": locked.task_list_id} for pk in following})
+    if "tags" in data:
+        _set_tags(locked)
     return locked
 
 

@@ -163,3 +163,53 @@ def test_a_write_of_another_users_task_is_a_404_that_changes_nothing(
     assert answers == [404, 404, 404, 404]
     assert (Task.objects.values().get(pk=task["id"]), Event.objects.count(), counter(alice)) == before
     assert not SyncState.objects.filter(owner=bob).exists()
+
+
+@pytest.mark.django_db
+def test_an_update_of_the_task_alone_writes_its_event_in_its_update_as_it_would_after_it(
+    alice: User, alice_client: APIClient
+) -> None:
+    body = {"title": "Same", "tags": ["a"], "due_at": "2030-01-01T10:00:00Z", "recurrence": {"freq": "weekly"}}
+    ids = [alice_client.post("/api/tasks", body, format="json").json()["id"] for _ in range(2)]
+    changes = [
+        {"title": "Renamed ✓", "description": "", "priority": "low"},
+        {"tags": ["B", "c"], "remind_at": "2030-01-01T09:00:00Z"},
+        {"due_at": "9999-12-30T00:00:00+14:00", "recurrence": None},
+        {"completed": False},
+    ]
+    for change in changes:
+        with statements() as fast:
+            first = alice_client.patch(f"/api/tasks/{ids[0]}", change, format="json")
+        with outbox_heard() as heard, statements() as slow:
+            second = alice_client.patch(f"/api/tasks/{ids[1]}", change, format="json")
+        assert (first.status_code, second.status_code) == (200, 200), (first.json(), second.json())
+        assert heard == ["task.updated"]
+        assert sum("events_event" in sql for sql in fast) == 1
+        assert any(sql.startswith('WITH beside_0 AS (INSERT INTO "events_event"') for sql in fast)
+        assert not any(sql.startswith("WITH beside_0") for sql in slow)
+        assert {k: v for k, v in first.json().items() if k not in PER_ROW} == {
+            k: v for k, v in second.json().items() if k not in PER_ROW
+        }
+    assert told(ids[0]) == told(ids[1])
+    assert len(told(ids[0])) == len(changes)
+
+
+@pytest.mark.django_db
+def test_an_update_that_completes_a_recurring_task_tells_the_completion_then_its_next_occurrence(
+    alice: User, alice_client: APIClient
+) -> None:
+    created = alice_client.post(
+        "/api/tasks",
+        {"title": "Weekly", "due_at": "2030-01-01T09:00:00Z", "recurrence": {"freq": "weekly"}},
+        format="json",
+    ).json()
+    response = alice_client.patch(f"/api/tasks/{created['id']}", {"completed": True, "title": "Done"}, format="json")
+    assert response.status_code == 200
+    completed = Task.objects.get(pk=created["id"])
+    following = Task.objects.get(pk=completed.next_occurrence_id)
+    events = list(Event.objects.exclude(subject=f"tasks/{created['id']}", type="task.created").order_by("id"))
+    assert [(event.type, event.subject, event.data["change"]) for event in events] == [
+        ("task.completed", f"tasks/{completed.pk}", completed.change_seq),
+        ("task.created", f"tasks/{following.pk}", following.change_seq),
+    ]
+    assert following.change_seq == counter(alice)
