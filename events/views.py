@@ -142,9 +142,21 @@ TURNED_OFF = OpenApiResponse(description="`webhook_inactive`: the webhook is tur
         },
     ),
     retrieve=extend_schema(summary="One of your webhooks"),
-    update=extend_schema(summary="Replace a webhook's settings"),
-    partial_update=extend_schema(summary="Change some of a webhook's settings"),
-    destroy=extend_schema(summary="Delete a webhook and its delivery log"),
+    update=extend_schema(
+        summary="Replace a webhook's settings",
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: WebhookSerializer, 422: KEY_REUSED},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a webhook's settings",
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: WebhookSerializer, 422: KEY_REUSED},
+    ),
+    destroy=extend_schema(
+        summary="Delete a webhook and its delivery log",
+        parameters=[IDEMPOTENCY_KEY],
+        responses={204: None, 422: KEY_REUSED},
+    ),
 )
 class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     """The caller's webhook endpoints; anybody else's is a 404, as if it did not exist."""
@@ -176,19 +188,33 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return idempotent(request, "webhook_create", run)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        endpoint = self.get_object()
-        serializer = self.get_serializer(endpoint, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        try:
-            endpoint = webhook_update(endpoint=endpoint, data=serializer.validated_data)
-        except WebhookEndpoint.DoesNotExist:
-            raise NotFound() from None  # deleted by a concurrent request
-        return Response(WebhookSerializer(endpoint).data)
+        partial = kwargs.get("partial", False)
+
+        def run() -> Response:
+            endpoint = self.get_object()
+            serializer = self.get_serializer(endpoint, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            try:
+                endpoint = webhook_update(endpoint=endpoint, data=serializer.validated_data)
+            except WebhookEndpoint.DoesNotExist:
+                raise NotFound() from None  # deleted by a concurrent request
+            return Response(WebhookSerializer(endpoint).data)
+
+        return idempotent(request, f"webhook-{'patch' if partial else 'put'}:{self.kwargs['pk']}", run)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        destroy = super().destroy
+        return idempotent(request, f"webhook-delete:{self.kwargs['pk']}", lambda: destroy(request, *args, **kwargs))
 
     @extend_schema(
         summary="Replace the signing secret (the new one is in this response only)",
         request=RotateSecretSerializer,
-        responses={200: WEBHOOK_SECRET_SHOWN, 409: OpenApiResponse(description="`rotation_in_progress`.")},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: WEBHOOK_SECRET_SHOWN,
+            409: OpenApiResponse(description="`rotation_in_progress`."),
+            422: KEY_REUSED,
+        },
         operation_id="webhooks_rotate_secret",
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -197,13 +223,17 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         endpoint = self.get_object()
         body = RotateSecretSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            endpoint = webhook_rotate_secret(endpoint=endpoint, grace_seconds=body.validated_data["grace_seconds"])
-        except WebhookEndpoint.DoesNotExist:
-            raise NotFound() from None
-        except RotationInProgress:
-            raise RotationInProgressError() from None
-        return Response(WebhookWithSecretSerializer(endpoint).data)
+
+        def run() -> Response:  # a retry with the same key answers the same secret, not a second rotation
+            try:
+                rotated = webhook_rotate_secret(endpoint=endpoint, grace_seconds=body.validated_data["grace_seconds"])
+            except WebhookEndpoint.DoesNotExist:
+                raise NotFound() from None
+            except RotationInProgress:
+                raise RotationInProgressError() from None
+            return Response(WebhookWithSecretSerializer(rotated).data)
+
+        return idempotent(request, f"webhook-rotate:{self.kwargs['pk']}", run)
 
     @extend_schema(
         summary="The webhook's deliveries, newest first",
@@ -236,8 +266,8 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @extend_schema(
         summary="Send a delivery's event again",
         request=EmptySerializer,
-        parameters=[OpenApiParameter("delivery_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
-        responses={202: DeliverySerializer, 409: TURNED_OFF},
+        parameters=[OpenApiParameter("delivery_id", OpenApiTypes.INT, OpenApiParameter.PATH), IDEMPOTENCY_KEY],
+        responses={202: DeliverySerializer, 409: TURNED_OFF, 422: KEY_REUSED},
         operation_id="webhooks_deliveries_retry",
     )
     @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[0-9]{1,18})/retry")
@@ -245,21 +275,26 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         """A new pending delivery of the same event to this webhook, due now."""
         endpoint = self.get_object()
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
-        delivery = Delivery.objects.filter(endpoint=endpoint, pk=int(kwargs["delivery_id"])).select_related("event")
-        found = delivery.first()
-        if found is None:
-            raise NotFound()
-        found.endpoint = endpoint
-        try:
-            resent = delivery_resend(delivery=found)
-        except WebhookInactive:
-            raise WebhookInactiveError() from None
-        return Response(DeliverySerializer(resent).data, status=status.HTTP_202_ACCEPTED)
+
+        def run() -> Response:
+            delivery = Delivery.objects.filter(endpoint=endpoint, pk=int(kwargs["delivery_id"]))
+            found = delivery.select_related("event").first()
+            if found is None:
+                raise NotFound()
+            found.endpoint = endpoint
+            try:
+                resent = delivery_resend(delivery=found)
+            except WebhookInactive:
+                raise WebhookInactiveError() from None
+            return Response(DeliverySerializer(resent).data, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, f"webhook-retry:{self.kwargs['pk']}:{kwargs['delivery_id']}", run)
 
     @extend_schema(
         summary="Send this webhook a test event (webhook.ping)",
         request=EmptySerializer,
-        responses={202: DeliverySerializer, 409: TURNED_OFF},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: DeliverySerializer, 409: TURNED_OFF, 422: KEY_REUSED},
         operation_id="webhooks_ping",
     )
     @action(detail=True, methods=["post"])
@@ -267,11 +302,15 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         """A `webhook.ping` event delivered to this webhook alone, soon (202: queued, not sent yet)."""
         endpoint = self.get_object()
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
-        try:
-            delivery = webhook_ping(endpoint=endpoint)
-        except WebhookInactive:
-            raise WebhookInactiveError() from None
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+        def run() -> Response:
+            try:
+                delivery = webhook_ping(endpoint=endpoint)
+            except WebhookInactive:
+                raise WebhookInactiveError() from None
+            return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, f"webhook-ping:{self.kwargs['pk']}", run)
 
 
 PATH_STYLE_SUMMARIES = {

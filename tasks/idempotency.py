@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField, Value
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -70,7 +71,7 @@ def idempotent(request: Request, scope: str, run: Callable[[], Response]) -> Res
                     scope=scope,
                     fingerprint=expected,
                     status_code=response.status_code,
-                    body=response.data,
+                    body=Value(None, JSONField()) if response.data is None else response.data,  # 204: JSON null
                     headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
                 )
     except (IntegrityError, APIException):

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 
 from authn.models import User
-from tasks.changes import list_deleted, list_saved, task_deleted, tell
+from tasks.changes import in_change_order, list_deleted, list_saved, task_deleted, tell
 from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone, list_name_key
 from tasks.order_keys import UNSET, key_after, placed_key, rebalance
 from tasks.services import etag_matches, reposition
@@ -111,8 +111,10 @@ def list_update(*, owner: User, pk: int, data: dict[str, Any], if_match: str | N
 
 
 def list_move(*, owner: User, pk: int, data: dict[str, Any], if_match: str | None = None) -> TaskList:
-    """Put one of `owner`'s lists right after or before another (`after` null: first; neither: last)."""
-    with transaction.atomic(savepoint=False):
+    """Put one of `owner`'s lists right after or before another (`after` null: first; neither: last). A rebalance
+    rewrites its siblings' keys, each a change numbered after the move's but made before it is saved: all are told
+    in their numbers' order."""
+    with transaction.atomic(savepoint=False), in_change_order():
         locked, seq = _lock(owner.pk, pk, if_match)
         siblings = owned_lists(owner.pk).exclude(pk=locked.pk)
         key, index = placed_key(siblings, after=data.get("after", UNSET), before=data.get("before", UNSET))

@@ -130,18 +130,23 @@ CREATE_LIST_EXAMPLES = [
     ),
     update=extend_schema(
         summary=LIST_SUMMARIES["update"],
-        parameters=[LIST_IF_MATCH],
-        responses={200: TaskListSerializer, 412: LIST_CHANGED},
+        parameters=[LIST_IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: TaskListSerializer, 412: LIST_CHANGED, 422: KEY_REUSED},
     ),
     partial_update=extend_schema(
         summary=LIST_SUMMARIES["partial_update"],
-        parameters=[LIST_IF_MATCH],
-        responses={200: TaskListSerializer, 412: LIST_CHANGED},
+        parameters=[LIST_IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: TaskListSerializer, 412: LIST_CHANGED, 422: KEY_REUSED},
     ),
     destroy=extend_schema(
         summary=LIST_SUMMARIES["destroy"],
-        parameters=[LIST_IF_MATCH, TASKS_MODE],
-        responses={204: None, 409: OpenApiResponse(description="`list_not_empty`."), 412: LIST_CHANGED},
+        parameters=[LIST_IF_MATCH, TASKS_MODE, IDEMPOTENCY_KEY],
+        responses={
+            204: None,
+            409: OpenApiResponse(description="`list_not_empty`."),
+            412: LIST_CHANGED,
+            422: KEY_REUSED,
+        },
     ),
 )
 class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
@@ -201,29 +206,34 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return self._response(task_list)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        task_list = self.get_object()
-        serializer = self.get_serializer(task_list, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        try:
-            updated = list_update(
-                owner=request.user,
-                pk=task_list.pk,
-                data=serializer.validated_data,
-                if_match=request.headers.get("If-Match"),
-            )
-        except ListChanged:
-            raise ListPreconditionFailed() from None
-        except ListNameTaken:
-            raise name_taken() from None
-        except TaskList.DoesNotExist:
-            raise NotFound() from None  # deleted by a concurrent request
-        return self._response(updated)
+        partial = kwargs.get("partial", False)
+
+        def run() -> Response:
+            task_list = self.get_object()
+            serializer = self.get_serializer(task_list, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            try:
+                updated = list_update(
+                    owner=request.user,
+                    pk=task_list.pk,
+                    data=serializer.validated_data,
+                    if_match=request.headers.get("If-Match"),
+                )
+            except ListChanged:
+                raise ListPreconditionFailed() from None
+            except ListNameTaken:
+                raise name_taken() from None
+            except TaskList.DoesNotExist:
+                raise NotFound() from None  # deleted by a concurrent request
+            return self._response(updated)
+
+        return idempotent(request, f"list-{'patch' if partial else 'put'}:{self._pk()}", run)
 
     @extend_schema(
         summary=LIST_SUMMARIES["move"],
         request=ListMoveSerializer,
-        parameters=[LIST_IF_MATCH],
-        responses={200: TaskListSerializer, 412: LIST_CHANGED},
+        parameters=[LIST_IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: TaskListSerializer, 412: LIST_CHANGED, 422: KEY_REUSED},
         operation_id="lists_move",
     )
     @action(detail=True, methods=["post"])
@@ -231,17 +241,24 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         """Reorder: right `after` a list (null: first) or right `before` one; neither: last. One write."""
         body = ListMoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            moved = list_move(
-                owner=request.user, pk=self._pk(), data=body.validated_data, if_match=request.headers.get("If-Match")
-            )
-        except TaskList.DoesNotExist:
-            raise NotFound() from None
-        except ListChanged:
-            raise ListPreconditionFailed() from None
-        except NotASibling as e:
-            raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
-        return self._response(moved)
+
+        def run() -> Response:
+            try:
+                moved = list_move(
+                    owner=request.user,
+                    pk=self._pk(),
+                    data=body.validated_data,
+                    if_match=request.headers.get("If-Match"),
+                )
+            except TaskList.DoesNotExist:
+                raise NotFound() from None
+            except ListChanged:
+                raise ListPreconditionFailed() from None
+            except NotASibling as e:
+                raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
+            return self._response(moved)
+
+        return idempotent(request, f"list-move:{self._pk()}", run)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         tasks = request.query_params.get("tasks")
@@ -249,18 +266,22 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             raise ValidationError(
                 {"tasks": [ErrorDetail(f"Must be {TASKS_MOVE_TO_INBOX} or {TASKS_DELETE}.", code="invalid_choice")]}
             )
-        try:
-            list_delete(owner=request.user, pk=self._pk(), tasks=tasks, if_match=request.headers.get("If-Match"))
-        except TaskList.DoesNotExist:
-            raise NotFound() from None
-        except ListChanged:
-            raise ListPreconditionFailed() from None
-        except ListNotEmpty as e:
-            raise ListNotEmptyError(
-                f"The list has {e.count} task(s): say what becomes of them with ?tasks={TASKS_MOVE_TO_INBOX} "
-                f"or ?tasks={TASKS_DELETE}."
-            ) from None
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+        def run() -> Response:
+            try:
+                list_delete(owner=request.user, pk=self._pk(), tasks=tasks, if_match=request.headers.get("If-Match"))
+            except TaskList.DoesNotExist:
+                raise NotFound() from None
+            except ListChanged:
+                raise ListPreconditionFailed() from None
+            except ListNotEmpty as e:
+                raise ListNotEmptyError(
+                    f"The list has {e.count} task(s): say what becomes of them with ?tasks={TASKS_MOVE_TO_INBOX} "
+                    f"or ?tasks={TASKS_DELETE}."
+                ) from None
+            return Response(status=status.HTTP_204_NO_CONTENT)
+
+        return idempotent(request, f"list-delete:{self._pk()}:{tasks}", run)
 
 
 @path_style_schema("lists (path-style)", LIST_SUMMARIES, "user_lists")

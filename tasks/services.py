@@ -448,9 +448,10 @@ def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
 def task_move(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
     """Put the task where `data` says (tasks.serializers.TaskMoveSerializer): another list, another parent, and
     right after or before a sibling there. One change in the feed (and one per subtask that follows it to another
-    list, or per sibling whose key a rebalance rewrote). The user's write lock, taken first, keeps two moves from
-    ever reading the same neighbours."""
-    with transaction.atomic(savepoint=False):
+    list, or per sibling whose key a rebalance rewrote: numbered after the move's but made before it is saved, all
+    told in their numbers' order). The user's write lock, taken first, keeps two moves from ever reading the same
+    neighbours."""
+    with transaction.atomic(savepoint=False), in_change_order():
         locked, seq = _lock(task, if_match)
         following = _place(locked, data)
         siblings = Task.objects.filter(

@@ -298,13 +298,19 @@ SYNC_EXAMPLES = [
         responses={200: TaskSerializer, 304: OpenApiResponse(description="Unchanged.")},
     ),
     update=extend_schema(
-        summary=TASK_SUMMARIES["update"], parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}
+        summary=TASK_SUMMARIES["update"],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: TaskSerializer, 412: CHANGED, 422: KEY_REUSED},
     ),
     partial_update=extend_schema(
-        summary=TASK_SUMMARIES["partial_update"], parameters=[IF_MATCH], responses={200: TaskSerializer, 412: CHANGED}
+        summary=TASK_SUMMARIES["partial_update"],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: TaskSerializer, 412: CHANGED, 422: KEY_REUSED},
     ),
     destroy=extend_schema(
-        summary=TASK_SUMMARIES["destroy"], parameters=[IF_MATCH], responses={204: None, 412: CHANGED}
+        summary=TASK_SUMMARIES["destroy"],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={204: None, 412: CHANGED, 422: KEY_REUSED},
     ),
 )
 class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
@@ -458,20 +464,28 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return self._task_response(task)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        task = self.get_object()
-        serializer = self.get_serializer(task, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        return self._task_response(self._changed(task_update, task=task, data=serializer.validated_data))
+        partial = kwargs.get("partial", False)
+
+        def run() -> Response:
+            task = self.get_object()
+            serializer = self.get_serializer(task, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            return self._task_response(self._changed(task_update, task=task, data=serializer.validated_data))
+
+        return idempotent(request, f"{'patch' if partial else 'put'}:{self.kwargs['pk']}", run)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self._changed(task_delete)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        def run() -> Response:
+            self._changed(task_delete)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+
+        return idempotent(request, f"delete:{self.kwargs['pk']}", run)
 
     @extend_schema(
         summary=TASK_SUMMARIES["move"],
         request=TaskMoveSerializer,
-        parameters=[IF_MATCH],
-        responses={200: TaskSerializer, 412: CHANGED},
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: TaskSerializer, 412: CHANGED, 422: KEY_REUSED},
         operation_id="tasks_move",
     )
     @action(detail=True, methods=["post"])
@@ -480,11 +494,15 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         level), and right `after` a task there (null: first) or right `before` one; neither: last. One write."""
         body = TaskMoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            task = self._changed(task_move, data=body.validated_data)
-        except NotASibling as e:
-            raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
-        return self._task_response(task)
+
+        def run() -> Response:
+            try:
+                task = self._changed(task_move, data=body.validated_data)
+            except NotASibling as e:
+                raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
+            return self._task_response(task)
+
+        return idempotent(request, f"move:{self.kwargs['pk']}", run)
 
     @extend_schema(
         summary=TASK_SUMMARIES["subtasks"], responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks"

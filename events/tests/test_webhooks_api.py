@@ -297,6 +297,54 @@ def test_a_webhook_create_retried_with_its_idempotency_key_makes_one_with_one_se
     assert again.json()["secret"] == first.json()["secret"] == WebhookEndpoint.objects.get(owner=alice).secret
 
 
+def test_a_rotation_retried_with_its_idempotency_key_rotates_once_and_answers_the_same_secret(
+    alice: User, alice_client: APIClient
+) -> None:
+    endpoint = make_endpoint(alice)
+    path = f"/api/webhooks/{endpoint.pk}/rotate-secret"
+    first = alice_client.post(path, {"grace_seconds": 60}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1")
+    again = alice_client.post(path, {"grace_seconds": 60}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1")
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (200, 200, "true")
+    stored = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert again.json()["secret"] == first.json()["secret"] == stored.secret
+    assert stored.previous_secret == endpoint.secret  # one rotation: the first secret is still the previous one
+
+
+def test_a_ping_and_a_retry_sent_again_with_their_idempotency_keys_queue_one_delivery_each(
+    alice: User, alice_client: APIClient
+) -> None:
+    endpoint = make_endpoint(alice)
+    pings = [
+        alice_client.post(f"/api/webhooks/{endpoint.pk}/ping", {}, format="json", HTTP_IDEMPOTENCY_KEY="ping-1")
+        for _ in range(2)
+    ]
+    assert [ping.status_code for ping in pings] == [202, 202]
+    assert pings[1].json() == pings[0].json()
+    assert Delivery.objects.filter(endpoint=endpoint).count() == 1
+    path = f"/api/webhooks/{endpoint.pk}/deliveries/{pings[0].json()['id']}/retry"
+    retries = [alice_client.post(path, {}, format="json", HTTP_IDEMPOTENCY_KEY="retry-1") for _ in range(2)]
+    assert [retry.status_code for retry in retries] == [202, 202]
+    assert retries[1].json() == retries[0].json()
+    assert Delivery.objects.filter(endpoint=endpoint).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "body"), [("patch", {"description": "Once"}), ("put", {"url": URL, "events": ["*"]}), ("delete", None)]
+)
+def test_a_webhook_write_retried_with_its_idempotency_key_runs_once(
+    alice: User, alice_client: APIClient, method: str, body: Any
+) -> None:
+    endpoint = make_endpoint(alice)
+    path = f"/api/webhooks/{endpoint.pk}"
+    first = getattr(alice_client, method)(path, body, format="json", HTTP_IDEMPOTENCY_KEY="w-1")
+    stored = list(WebhookEndpoint.objects.values())
+    again = getattr(alice_client, method)(path, body, format="json", HTTP_IDEMPOTENCY_KEY="w-1")
+    assert first.status_code in (200, 204), first.content
+    assert (again.status_code, again["Idempotent-Replayed"]) == (first.status_code, "true")
+    assert (again.json() if again.content else b"") == (first.json() if first.content else b"")
+    assert list(WebhookEndpoint.objects.values()) == stored
+
+
 def test_a_url_on_port_0_is_refused(alice: User, alice_client: APIClient) -> None:
     response = alice_client.post(
         "/api/webhooks", {"url": "https://hooks.example.com:0/", "events": ["*"]}, format="json"

@@ -98,3 +98,87 @@ def test_concurrent_retries_create_one_task(alice: User, client_for: Any) -> Non
     statuses = run_concurrently(lambda: post(client_for(alice), {"title": "Racing"}, key="race-1").status_code, 4)
     assert statuses == [201] * 4
     assert Task.objects.filter(title="Racing").count() == 1
+
+
+def answer(response: Any) -> Any:
+    """The body as JSON (a replay's keys may come back in the database's order), or the empty body of a 204."""
+    return response.json() if response.content else response.content
+
+
+def write(client: APIClient, method: str, path: str, body: Any, key: str) -> Any:
+    return getattr(client, method)(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+TASK_WRITES = [
+    ("patch", "/api/tasks/{task}", {"title": "Renamed"}),
+    ("put", "/api/tasks/{task}", {"title": "Replaced", "description": "whole"}),
+    ("post", "/api/tasks/{task}/move", {"after": "{other}"}),
+    ("delete", "/api/tasks/{task}", None),
+    ("patch", "/api/{user}/tasks/{task}", {"title": "Path-style"}),
+    ("post", "/api/{user}/tasks/{task}/move", {"after": "{other}"}),
+    ("delete", "/api/{user}/tasks/{task}", None),
+]
+
+
+def filled(value: Any, names: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return names[value[1:-1]] if value.startswith("{") and value.endswith("}") else value.format(**names)
+    if isinstance(value, dict):
+        return {key: filled(item, names) for key, item in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(("method", "path", "body"), TASK_WRITES)
+def test_every_write_of_a_task_with_a_key_runs_once_and_replays_its_answer(
+    alice: User, alice_client: APIClient, method: str, path: str, body: Any
+) -> None:
+    task, other = TaskFactory(owner=alice, title="Task"), TaskFactory(owner=alice, title="Other")
+    names = {"task": task.pk, "other": other.pk, "user": alice.better_auth_id}
+    path, body = filled(path, names), filled(body, names)
+    first = write(alice_client, method, path, body, "w-1")
+    state = list(Task.objects.order_by("id").values())
+    retry = write(alice_client, method, path, body, "w-1")
+    assert first.status_code in (200, 204), first.content
+    assert (retry.status_code, retry["Idempotent-Replayed"]) == (first.status_code, "true")
+    assert answer(retry) == answer(first)
+    assert retry.get("ETag") == first.get("ETag")
+    assert list(Task.objects.order_by("id").values()) == state  # the retry changed nothing: no second version
+    another = {"after": None} if path.endswith("/move") else {"title": "Another body"} if body else {"x": 1}
+    reused = write(alice_client, method, path, another, "w-1")
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert list(Task.objects.order_by("id").values()) == state
+
+
+LIST_WRITES = [
+    ("patch", "/api/lists/{list}", {"name": "Renamed"}),
+    ("put", "/api/lists/{list}", {"name": "Replaced"}),
+    ("post", "/api/lists/{list}/move", {"after": "{other}"}),
+    ("delete", "/api/lists/{list}", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), LIST_WRITES)
+def test_every_write_of_a_list_with_a_key_runs_once_and_replays_its_answer(
+    alice: User, alice_client: APIClient, method: str, path: str, body: Any
+) -> None:
+    from tasks.models import TaskList
+
+    made = [alice_client.post("/api/lists", {"name": name}, format="json").json() for name in ("One", "Two")]
+    path, body = filled(path, {"list": made[0]["id"], "other": made[1]["id"]}), filled(body, {"other": made[1]["id"]})
+    first = write(alice_client, method, path, body, "l-1")
+    state = list(TaskList.objects.order_by("id").values())
+    retry = write(alice_client, method, path, body, "l-1")
+    assert first.status_code in (200, 204), first.content
+    assert (retry.status_code, retry["Idempotent-Replayed"]) == (first.status_code, "true")
+    assert answer(retry) == answer(first)
+    assert list(TaskList.objects.order_by("id").values()) == state
+
+
+def test_a_delete_with_a_key_replays_its_204_after_the_task_is_gone(alice: User, alice_client: APIClient) -> None:
+    task = TaskFactory(owner=alice)
+    first = alice_client.delete(f"/api/tasks/{task.pk}", HTTP_IDEMPOTENCY_KEY="d-1")
+    retry = alice_client.delete(f"/api/tasks/{task.pk}", HTTP_IDEMPOTENCY_KEY="d-1")
+    unkeyed = alice_client.delete(f"/api/tasks/{task.pk}")
+    assert (first.status_code, retry.status_code, unkeyed.status_code) == (204, 204, 404)
+    assert retry.content == b""
+    assert IdempotencyRecord.objects.get(key="d-1").body is None

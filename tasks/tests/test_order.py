@@ -257,3 +257,34 @@ def test_a_task_inserted_by_code_that_predates_positions_sorts_first_and_can_be_
     assert move(alice_client, {"id": old.pk}, after=newer["id"]).status_code == 200
     assert move(alice_client, newer, before=old.pk).status_code == 200
     assert titles(alice_client) == ["newer", "from an old node"]
+
+
+def test_a_move_that_rebalances_tells_its_changes_in_their_numbers_order(alice: User, alice_client: APIClient) -> None:
+    """The move takes its number first, then the rebalance numbers the siblings it rewrites: the events (and so the
+    broker and the webhooks) follow the numbers, the move's first."""
+    from events.models import Event
+
+    tasks = make(alice_client, "a", "b", "c")
+    Task.objects.filter(pk__in=[tasks["a"]["id"], tasks["b"]["id"]]).update(position=tasks["a"]["position"])
+    last = Event.objects.latest("id").pk
+    assert move(alice_client, tasks["c"], after=tasks["a"]["id"]).status_code == 200
+    told = list(Event.objects.filter(pk__gt=last).order_by("id").values_list("subject", "data__change"))
+    assert len(told) > 1  # the siblings' rewritten keys, each a change
+    assert [change for _, change in told] == sorted(change for _, change in told)
+    assert told[0] == (f"tasks/{tasks['c']['id']}", Task.objects.get(pk=tasks["c"]["id"]).change_seq)
+
+
+def test_a_list_move_that_rebalances_tells_its_changes_in_their_numbers_order(
+    alice: User, alice_client: APIClient
+) -> None:
+    from events.models import Event
+
+    made = [alice_client.post("/api/lists", {"name": name}, format="json").json() for name in ("x", "y", "z")]
+    TaskList.objects.filter(pk__in=[made[0]["id"], made[1]["id"]]).update(position=made[0]["position"])
+    last = Event.objects.latest("id").pk
+    response = alice_client.post(f"/api/lists/{made[2]['id']}/move", {"after": made[0]["id"]}, format="json")
+    assert response.status_code == 200
+    told = list(Event.objects.filter(pk__gt=last).order_by("id").values_list("subject", "data__change"))
+    assert len(told) > 1
+    assert [change for _, change in told] == sorted(change for _, change in told)
+    assert told[0] == (f"lists/{made[2]['id']}", TaskList.objects.get(pk=made[2]["id"]).change_seq)

@@ -130,24 +130,6 @@ def test_completing_a_recurring_task_tells_the_completion_then_its_next_occurren
 
 
 @pytest.mark.django_db
-def test_a_move_writes_its_event_in_its_update(alice: User, alice_client: APIClient) -> None:
-    first, second = (alice_client.post("/api/tasks", {"title": t}, format="json").json() for t in ("One", "Two"))
-    with statements() as sent:
-        response = alice_client.post(f"/api/tasks/{first['id']}/move", {"after": second["id"]}, format="json")
-    assert response.status_code == 200, response.json()
-    assert sent[0].startswith("WITH claimed(value)")
-    assert sum("events_event" in sql for sql in sent) == 1
-    moved = Task.objects.get(pk=first["id"])
-    event = Event.objects.filter(subject=f"tasks/{moved.pk}").latest("id")
-    assert (event.type, event.data["change"], event.data["task"]["position"]) == (
-        "task.updated",
-        moved.change_seq,
-        moved.position,
-    )
-    assert moved.change_seq == counter(alice)
-
-
-@pytest.mark.django_db
 def test_a_write_of_another_users_task_is_a_404_that_changes_nothing(
     alice: User, bob: User, alice_client: APIClient, client_for: Any
 ) -> None:

@@ -2033,6 +2033,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -2145,6 +2147,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -2171,6 +2183,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -2248,6 +2262,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -2274,6 +2298,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -2378,6 +2404,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2562,6 +2598,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -2666,6 +2704,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3182,6 +3230,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -3294,6 +3344,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -3323,6 +3383,8 @@ export interface operations {
                 tasks?: "move_to_inbox" | "delete";
             };
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -3410,6 +3472,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -3436,6 +3508,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -3548,6 +3622,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -3574,6 +3658,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -3678,6 +3764,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4591,7 +4687,10 @@ export interface operations {
     webhooks_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -4691,6 +4790,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -4716,7 +4825,10 @@ export interface operations {
     webhooks_destroy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -4781,6 +4893,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -4806,7 +4928,10 @@ export interface operations {
     webhooks_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -4898,6 +5023,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5027,7 +5162,10 @@ export interface operations {
     webhooks_deliveries_retry: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 delivery_id: number;
                 id: number;
@@ -5124,6 +5262,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -5149,7 +5297,10 @@ export interface operations {
     webhooks_ping: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -5245,6 +5396,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -5270,7 +5431,10 @@ export interface operations {
     webhooks_rotate_secret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -5363,6 +5527,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5998,6 +6172,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -6111,6 +6287,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -6137,6 +6323,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -6215,6 +6403,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -6241,6 +6439,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -6346,6 +6546,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6531,6 +6741,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -6636,6 +6848,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7158,6 +7380,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -7271,6 +7495,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -7300,6 +7534,8 @@ export interface operations {
                 tasks?: "move_to_inbox" | "delete";
             };
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -7388,6 +7624,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -7414,6 +7660,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -7527,6 +7775,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -7553,6 +7811,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
             };
@@ -7658,6 +7918,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8013,7 +8283,10 @@ export interface operations {
     user_webhooks_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
                 user_id: string;
@@ -8114,6 +8387,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -8139,7 +8422,10 @@ export interface operations {
     user_webhooks_destroy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
                 user_id: string;
@@ -8205,6 +8491,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -8230,7 +8526,10 @@ export interface operations {
     user_webhooks_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
                 user_id: string;
@@ -8323,6 +8622,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8453,7 +8762,10 @@ export interface operations {
     user_webhooks_deliveries_retry: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 delivery_id: number;
                 id: number;
@@ -8551,6 +8863,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -8576,7 +8898,10 @@ export interface operations {
     user_webhooks_ping: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
                 user_id: string;
@@ -8673,6 +8998,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached; see Retry-After. */
             429: {
                 headers: {
@@ -8698,7 +9033,10 @@ export interface operations {
     user_webhooks_rotate_secret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response (24 h, per user). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
                 user_id: string;
@@ -8792,6 +9130,16 @@ export interface operations {
             };
             /** @description Only application/json bodies are read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
