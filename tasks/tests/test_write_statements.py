@@ -107,8 +107,11 @@ def test_a_completion_writes_its_event_in_its_update_as_it_would_after_it(alice:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"), [("patch", "/complete", None), ("patch", "", {"completed": True, "title": "Done"})]
+)
 def test_completing_a_recurring_task_tells_the_completion_then_its_next_occurrence(
-    alice: User, alice_client: APIClient
+    alice: User, alice_client: APIClient, method: str, suffix: str, body: Any
 ) -> None:
     created = alice_client.post(
         "/api/tasks",
@@ -116,7 +119,7 @@ def test_completing_a_recurring_task_tells_the_completion_then_its_next_occurren
         format="json",
     ).json()
     with statements() as sent:
-        response = alice_client.patch(f"/api/tasks/{created['id']}/complete")
+        response = getattr(alice_client, method)(f"/api/tasks/{created['id']}{suffix}", body, format="json")
     assert response.status_code == 200
     completed = Task.objects.get(pk=created["id"])
     following = Task.objects.get(pk=completed.next_occurrence_id)
@@ -174,24 +177,3 @@ def test_an_update_of_the_task_alone_writes_its_event_in_its_update_as_it_would_
         }
     assert told(ids[0]) == told(ids[1])
     assert len(told(ids[0])) == len(changes)
-
-
-@pytest.mark.django_db
-def test_an_update_that_completes_a_recurring_task_tells_the_completion_then_its_next_occurrence(
-    alice: User, alice_client: APIClient
-) -> None:
-    created = alice_client.post(
-        "/api/tasks",
-        {"title": "Weekly", "due_at": "2030-01-01T09:00:00Z", "recurrence": {"freq": "weekly"}},
-        format="json",
-    ).json()
-    response = alice_client.patch(f"/api/tasks/{created['id']}", {"completed": True, "title": "Done"}, format="json")
-    assert response.status_code == 200
-    completed = Task.objects.get(pk=created["id"])
-    following = Task.objects.get(pk=completed.next_occurrence_id)
-    events = list(Event.objects.exclude(subject=f"tasks/{created['id']}", type="task.created").order_by("id"))
-    assert [(event.type, event.subject, event.data["change"]) for event in events] == [
-        ("task.completed", f"tasks/{completed.pk}", completed.change_seq),
-        ("task.created", f"tasks/{following.pk}", following.change_seq),
-    ]
-    assert following.change_seq == counter(alice)
