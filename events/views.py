@@ -200,11 +200,13 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise NotFound() from None  # deleted by a concurrent request
             return Response(WebhookSerializer(endpoint).data)
 
-        return idempotent(request, f"webhook-{'patch' if partial else 'put'}:{self.kwargs['pk']}", run)
+        return idempotent(request, f"webhook-{'patch' if partial else 'put'}:{int(self.kwargs['pk'])}", run)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         destroy = super().destroy
-        return idempotent(request, f"webhook-delete:{self.kwargs['pk']}", lambda: destroy(request, *args, **kwargs))
+        return idempotent(
+            request, f"webhook-delete:{int(self.kwargs['pk'])}", lambda: destroy(request, *args, **kwargs)
+        )
 
     @extend_schema(
         summary="Replace the signing secret (the new one is in this response only)",
@@ -220,11 +222,11 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A new secret; the old one keeps signing beside it for `grace_seconds` (default a day)."""
-        endpoint = self.get_object()
-        body = RotateSecretSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
 
         def run() -> Response:  # a retry with the same key answers the same secret, not a second rotation
+            endpoint = self.get_object()
+            body = RotateSecretSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
             try:
                 rotated = webhook_rotate_secret(endpoint=endpoint, grace_seconds=body.validated_data["grace_seconds"])
             except WebhookEndpoint.DoesNotExist:
@@ -233,7 +235,7 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise RotationInProgressError() from None
             return Response(WebhookWithSecretSerializer(rotated).data)
 
-        return idempotent(request, f"webhook-rotate:{self.kwargs['pk']}", run)
+        return idempotent(request, f"webhook-rotate:{int(self.kwargs['pk'])}", run)
 
     @extend_schema(
         summary="The webhook's deliveries, newest first",
@@ -273,10 +275,10 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[0-9]{1,18})/retry")
     def retry(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A new pending delivery of the same event to this webhook, due now."""
-        endpoint = self.get_object()
-        EmptySerializer(data=request.data).is_valid(raise_exception=True)
 
         def run() -> Response:
+            endpoint = self.get_object()
+            EmptySerializer(data=request.data).is_valid(raise_exception=True)
             delivery = Delivery.objects.filter(endpoint=endpoint, pk=int(kwargs["delivery_id"]))
             found = delivery.select_related("event").first()
             if found is None:
@@ -288,7 +290,7 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise WebhookInactiveError() from None
             return Response(DeliverySerializer(resent).data, status=status.HTTP_202_ACCEPTED)
 
-        return idempotent(request, f"webhook-retry:{self.kwargs['pk']}:{kwargs['delivery_id']}", run)
+        return idempotent(request, f"webhook-retry:{int(self.kwargs['pk'])}:{int(kwargs['delivery_id'])}", run)
 
     @extend_schema(
         summary="Send this webhook a test event (webhook.ping)",
@@ -300,17 +302,17 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def ping(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A `webhook.ping` event delivered to this webhook alone, soon (202: queued, not sent yet)."""
-        endpoint = self.get_object()
-        EmptySerializer(data=request.data).is_valid(raise_exception=True)
 
         def run() -> Response:
+            endpoint = self.get_object()
+            EmptySerializer(data=request.data).is_valid(raise_exception=True)
             try:
                 delivery = webhook_ping(endpoint=endpoint)
             except WebhookInactive:
                 raise WebhookInactiveError() from None
             return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
-        return idempotent(request, f"webhook-ping:{self.kwargs['pk']}", run)
+        return idempotent(request, f"webhook-ping:{int(self.kwargs['pk'])}", run)
 
 
 PATH_STYLE_SUMMARIES = {

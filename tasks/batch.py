@@ -111,10 +111,10 @@ class BatchView(StrictQueryParamsMixin, generics.GenericAPIView):
         operation_id="batch",
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        batch = BatchSerializer(data=request.data)
-        batch.is_valid(raise_exception=True)
 
-        def run() -> Response:
+        def run() -> Response:  # the body checked within: a key reused with another body is a 422 however it reads
+            batch = BatchSerializer(data=request.data)
+            batch.is_valid(raise_exception=True)
             ids: dict[str, int] = {}
             results = []
             for index, operation in enumerate(batch.validated_data["operations"]):

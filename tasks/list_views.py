@@ -239,10 +239,10 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def move(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Reorder: right `after` a list (null: first) or right `before` one; neither: last. One write."""
-        body = ListMoveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
 
-        def run() -> Response:
+        def run() -> Response:  # the body checked within: a key reused with another body is a 422 however it reads
+            body = ListMoveSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
             try:
                 moved = list_move(
                     owner=request.user,

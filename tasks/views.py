@@ -472,14 +472,14 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             serializer.is_valid(raise_exception=True)
             return self._task_response(self._changed(task_update, task=task, data=serializer.validated_data))
 
-        return idempotent(request, f"{'patch' if partial else 'put'}:{self.kwargs['pk']}", run)
+        return idempotent(request, f"{'patch' if partial else 'put'}:{int(self.kwargs['pk'])}", run)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def run() -> Response:
             self._changed(task_delete)
             return Response(status=status.HTTP_204_NO_CONTENT)
 
-        return idempotent(request, f"delete:{self.kwargs['pk']}", run)
+        return idempotent(request, f"delete:{int(self.kwargs['pk'])}", run)
 
     @extend_schema(
         summary=TASK_SUMMARIES["move"],
@@ -492,17 +492,17 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def move(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Move the task: to another list (`list_id`, null: the inbox), under another task (`parent_id`, null: top
         level), and right `after` a task there (null: first) or right `before` one; neither: last. One write."""
-        body = TaskMoveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
 
-        def run() -> Response:
+        def run() -> Response:  # the body checked within: a key reused with another body is a 422 however it reads
+            body = TaskMoveSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
             try:
                 task = self._changed(task_move, data=body.validated_data)
             except NotASibling as e:
                 raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
             return self._task_response(task)
 
-        return idempotent(request, f"move:{self.kwargs['pk']}", run)
+        return idempotent(request, f"move:{int(self.kwargs['pk'])}", run)
 
     @extend_schema(
         summary=TASK_SUMMARIES["subtasks"], responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks"
@@ -527,17 +527,17 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def complete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Toggle completion, or set it with `{"completed": true|false}`; completing a recurring task
         schedules its next occurrence, returned under `next`."""
-        completed = None  # no body, or `{}`: toggle (the usual call, which needs no serializer)
-        if not isinstance(request.data, dict) or request.data:
-            body = TaskCompleteSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            completed = body.validated_data.get("completed")
 
-        def run() -> Response:
+        def run() -> Response:  # the body checked within: a key reused with another body is a 422 however it reads
+            completed = None  # no body, or `{}`: toggle (the usual call, which needs no serializer)
+            if not isinstance(request.data, dict) or request.data:
+                body = TaskCompleteSerializer(data=request.data)
+                body.is_valid(raise_exception=True)
+                completed = body.validated_data.get("completed")
             task = self._changed(task_complete, completed=completed)
             return self._task_response(task, render=completion_json)
 
-        return idempotent(request, f"complete:{self.kwargs['pk']}", run)
+        return idempotent(request, f"complete:{int(self.kwargs['pk'])}", run)
 
 
 @extend_schema_view(

@@ -345,6 +345,23 @@ def test_a_webhook_write_retried_with_its_idempotency_key_runs_once(
     assert list(WebhookEndpoint.objects.values()) == stored
 
 
+def test_a_rotation_and_a_ping_replay_their_answers_once_the_webhook_is_deleted(
+    alice: User, alice_client: APIClient
+) -> None:
+    endpoint = make_endpoint(alice)
+    calls = [
+        (f"/api/webhooks/{endpoint.pk}/rotate-secret", {"grace_seconds": 0}, "r-1"),
+        (f"/api/webhooks/{endpoint.pk}/ping", {}, "p-1"),
+    ]
+    first = [alice_client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key) for path, body, key in calls]
+    assert alice_client.delete(f"/api/webhooks/{endpoint.pk}").status_code == 204
+    again = [alice_client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key) for path, body, key in calls]
+    assert [response.status_code for response in again] == [response.status_code for response in first] == [200, 202]
+    assert [response.json() for response in again] == [response.json() for response in first]
+    reused = alice_client.post(calls[0][0], {"grace_seconds": -1}, format="json", HTTP_IDEMPOTENCY_KEY="r-1")
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+
+
 def test_a_url_on_port_0_is_refused(alice: User, alice_client: APIClient) -> None:
     response = alice_client.post(
         "/api/webhooks", {"url": "https://hooks.example.com:0/", "events": ["*"]}, format="json"

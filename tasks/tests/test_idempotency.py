@@ -182,3 +182,40 @@ def test_a_delete_with_a_key_replays_its_204_after_the_task_is_gone(alice: User,
     assert (first.status_code, retry.status_code, unkeyed.status_code) == (204, 204, 404)
     assert retry.content == b""
     assert IdempotencyRecord.objects.get(key="d-1").body is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "valid", "invalid"),
+    [
+        ("patch", "/api/tasks/{task}/complete", {"completed": True}, {"complete": True}),
+        ("post", "/api/tasks/{task}/move", {"after": None}, {"after": "x"}),
+        ("post", "/api/lists/{list}/move", {"after": None}, {"bogus": 1}),
+        (
+            "post",
+            "/api/batch",
+            {"operations": [{"op": "create", "type": "task", "data": {"title": "B"}}]},
+            {"operations": []},
+        ),
+    ],
+)
+def test_a_key_reused_with_a_body_that_does_not_even_read_is_a_422_that_changes_nothing(
+    alice: User, alice_client: APIClient, method: str, path: str, valid: Any, invalid: Any
+) -> None:
+    from tasks.models import TaskList
+
+    task = TaskFactory(owner=alice)
+    task_list = TaskList.objects.create(owner=alice, name="L", name_key="l", position="a0")
+    path = path.format(task=task.pk, list=task_list.pk)
+    assert write(alice_client, method, path, valid, "k-1").status_code == 200
+    state = (list(Task.objects.order_by("id").values()), list(TaskList.objects.values()))
+    reused = write(alice_client, method, path, invalid, "k-1")
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert (list(Task.objects.order_by("id").values()), list(TaskList.objects.values())) == state
+
+
+def test_a_key_names_the_task_not_how_its_id_was_typed(alice: User, alice_client: APIClient) -> None:
+    task, other = TaskFactory(owner=alice), TaskFactory(owner=alice)
+    first = write(alice_client, "post", f"/api/tasks/0{task.pk}/move", {"after": other.pk}, "z-1")
+    again = write(alice_client, "post", f"/api/tasks/{task.pk}/move", {"after": other.pk}, "z-1")
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (200, 200, "true")
+    assert Task.objects.get(pk=task.pk).version == 2
