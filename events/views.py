@@ -43,7 +43,7 @@ from events.services import (
     webhook_rotate_secret,
     webhook_update,
 )
-from evotodo.api import StrictQueryParamsMixin, path_style_schema
+from evotodo.api import StrictQueryParamsMixin, path_style_schema, url_id
 from tasks.idempotency import idempotent
 from tasks.pagination import LinkHeaderPagination
 from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, IsPathUser
@@ -200,13 +200,11 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise NotFound() from None  # deleted by a concurrent request
             return Response(WebhookSerializer(endpoint).data)
 
-        return idempotent(request, f"webhook-{'patch' if partial else 'put'}:{int(self.kwargs['pk'])}", run)
+        return idempotent(request, f"webhook-{'patch' if partial else 'put'}:{url_id(self)}", run)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         destroy = super().destroy
-        return idempotent(
-            request, f"webhook-delete:{int(self.kwargs['pk'])}", lambda: destroy(request, *args, **kwargs)
-        )
+        return idempotent(request, f"webhook-delete:{url_id(self)}", lambda: destroy(request, *args, **kwargs))
 
     @extend_schema(
         summary="Replace the signing secret (the new one is in this response only)",
@@ -235,7 +233,7 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise RotationInProgressError() from None
             return Response(WebhookWithSecretSerializer(rotated).data)
 
-        return idempotent(request, f"webhook-rotate:{int(self.kwargs['pk'])}", run)
+        return idempotent(request, f"webhook-rotate:{url_id(self)}", run)
 
     @extend_schema(
         summary="The webhook's deliveries, newest first",
@@ -290,7 +288,7 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise WebhookInactiveError() from None
             return Response(DeliverySerializer(resent).data, status=status.HTTP_202_ACCEPTED)
 
-        return idempotent(request, f"webhook-retry:{int(self.kwargs['pk'])}:{int(kwargs['delivery_id'])}", run)
+        return idempotent(request, f"webhook-retry:{url_id(self)}:{int(kwargs['delivery_id'])}", run)
 
     @extend_schema(
         summary="Send this webhook a test event (webhook.ping)",
@@ -312,7 +310,7 @@ class WebhookViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise WebhookInactiveError() from None
             return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
-        return idempotent(request, f"webhook-ping:{int(self.kwargs['pk'])}", run)
+        return idempotent(request, f"webhook-ping:{url_id(self)}", run)
 
 
 PATH_STYLE_SUMMARIES = {

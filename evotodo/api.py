@@ -9,6 +9,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 
+
+def url_id(view: Any) -> int:
+    """The id the URL names (the view's lookup), as a number: `/0721` and `/721` name one object, for the
+    object's lookup and for a write's idempotency scope alike (the routes take digits only)."""
+    return int(view.kwargs[view.lookup_url_kwarg or view.lookup_field])
+
+
 # Appended by some HTTP clients to defeat caches (jQuery's `cache: false`, `?_=1733068800000`): harmless.
 CACHE_BUSTER = "_"
 

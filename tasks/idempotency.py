@@ -1,4 +1,5 @@
-"""`Idempotency-Key`: a retried POST gets the first response back instead of acting twice."""
+"""`Idempotency-Key`: a retried write (any POST, PUT, PATCH or DELETE that takes one) gets the first response back
+instead of acting twice."""
 
 from __future__ import annotations
 

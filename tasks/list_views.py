@@ -20,7 +20,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evotodo.api import StrictQueryParamsMixin, path_style_schema
+from evotodo.api import StrictQueryParamsMixin, path_style_schema, url_id
 from tasks.idempotency import idempotent
 from tasks.list_services import (
     TASKS_DELETE,
@@ -174,7 +174,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return Response(data, status=status_code, headers={"ETag": task_list.etag})
 
     def _pk(self) -> int:
-        return int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        return url_id(self)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lists = self.get_queryset()

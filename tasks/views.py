@@ -28,7 +28,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evotodo.api import StrictQueryParamsMixin, path_style_schema
+from evotodo.api import StrictQueryParamsMixin, path_style_schema, url_id
 from evotodo.queries import CompiledQuery
 from evotodo.transactions import commits_alone
 from tasks.filters import INBOX, AwareDateTimeFormField, TaskFilter
@@ -346,7 +346,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def get_object(self) -> Task:
         """DRF's `get_object` over `get_queryset()` (the caller's tasks), with the query compiled once: a task
         that is not the caller's is a 404, and object permissions are checked."""
-        pk = int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        pk = url_id(self)
         found = OWN_TASK.fetch(owner_id=self.request.user.pk, pk=pk)
         if not found:
             raise NotFound()
@@ -391,7 +391,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         """The task the URL names, unread, for a write service that locks and reads it itself (one query fewer
         than `get_object`): the service reads it only among the caller's tasks, so another user's is a 404 all
         the same."""
-        pk = int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        pk = url_id(self)
         # As read with only its id and owner: no defaults made for the fields it does not hold (a new position).
         return self._owned(Task.from_db(DEFAULT_DB_ALIAS, REFERENCE_FIELDS, (pk, self.request.user.pk)))
 
@@ -472,14 +472,14 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             serializer.is_valid(raise_exception=True)
             return self._task_response(self._changed(task_update, task=task, data=serializer.validated_data))
 
-        return idempotent(request, f"{'patch' if partial else 'put'}:{int(self.kwargs['pk'])}", run)
+        return idempotent(request, f"{'patch' if partial else 'put'}:{url_id(self)}", run)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def run() -> Response:
             self._changed(task_delete)
             return Response(status=status.HTTP_204_NO_CONTENT)
 
-        return idempotent(request, f"delete:{int(self.kwargs['pk'])}", run)
+        return idempotent(request, f"delete:{url_id(self)}", run)
 
     @extend_schema(
         summary=TASK_SUMMARIES["move"],
@@ -502,7 +502,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
             return self._task_response(task)
 
-        return idempotent(request, f"move:{int(self.kwargs['pk'])}", run)
+        return idempotent(request, f"move:{url_id(self)}", run)
 
     @extend_schema(
         summary=TASK_SUMMARIES["subtasks"], responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks"
@@ -537,7 +537,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             task = self._changed(task_complete, completed=completed)
             return self._task_response(task, render=completion_json)
 
-        return idempotent(request, f"complete:{int(self.kwargs['pk'])}", run)
+        return idempotent(request, f"complete:{url_id(self)}", run)
 
 
 @extend_schema_view(
