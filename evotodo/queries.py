@@ -313,11 +313,6 @@ class CompiledInsert(Generic[M]):
         SELECT … FROM inserted`, each column named in `expressions` given that SQL expression over the `inserted`
         row, in which `%s` stands for the instance's value of the column. Its values are prepared as `insert`
         prepares them; the instance learns nothing back (not even its id)."""
-        if any(expression.count("%s") != 1 for expression in expressions.values()):
-            raise ValueError("each expression takes its column's value as its one %s")
-        unknown = set(expressions) - {field.name for field in self.model._meta.local_concrete_fields}
-        if unknown:
-            raise ValueError(f"{self.model._meta.label} has no column named {', '.join(sorted(unknown))}")
         return self._beside(instance, using, expressions)
 
     def statement(self, instance: M, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[Any]]:
@@ -337,6 +332,12 @@ class CompiledInsert(Generic[M]):
         key = (using, None if expressions is None else tuple(expressions.items()))
         sql = self._beside_sql.get(key)
         if sql is None:
+            if expressions is not None:  # checked once, when their SQL is first written
+                if any(expression.count("%s") != 1 for expression in expressions.values()):
+                    raise ValueError("each expression takes its column's value as its one %s")
+                unknown = set(expressions) - {field.name for field in self.model._meta.local_concrete_fields}
+                if unknown:
+                    raise ValueError(f"{self.model._meta.label} has no column named {', '.join(sorted(unknown))}")
             quote = connection.ops.quote_name
             columns = ", ".join(quote(field.column) for field in compiled.fields)
             table = quote(self.model._meta.db_table)

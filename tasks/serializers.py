@@ -5,15 +5,17 @@ from __future__ import annotations
 import copy
 import operator
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import ItemsView, KeysView, Mapping, Sequence, ValuesView
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 import orjson
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from tasks.datetimes import DateTimeRejected, parse_aware_datetime, parse_iso_date
 from tasks.models import (
@@ -173,8 +175,8 @@ class FieldsOncePerClassMixin:
     """The serializer's fields and validators built once per class and process, then copied for each instance:
     DRF builds them on every instance (a ModelSerializer reads the model and deep-copies every declared field,
     each rebuilt through its `__init__`, and derives its validators from the model's constraints), which was
-    a tenth of a create's CPU. The copies hold the same configuration and are bound to their own serializer,
-    as DRF's are.
+    a tenth of a create's CPU. The fields kept are bound once, as DRF binds them (their names, labels and
+    sources), so that a copy needs only its parent: each serializer's fields are its own, bound to it.
 
     Both depend only on the code, so the copy kept per process needs no invalidation: a deploy restarts the
     processes. Building is idempotent: two threads that race both build the same fields, and one is kept."""
@@ -182,11 +184,19 @@ class FieldsOncePerClassMixin:
     _field_prototypes: dict[type, dict[str, serializers.Field]] = {}
     _validator_prototypes: dict[type, list[Any]] = {}
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    @cached_property
+    def fields(self) -> BindingDict:
+        """DRF's `Serializer.fields`, copied from the class's bound fields instead of built and bound."""
         prototypes = self._field_prototypes.get(type(self))
         if prototypes is None:
-            prototypes = self._field_prototypes[type(self)] = super().get_fields()  # type: ignore[misc]
-        return {name: unbound_copy(field) for name, field in prototypes.items()}
+            prototypes = self.get_fields()  # type: ignore[attr-defined]
+            for name, field in prototypes.items():
+                field.bind(name, self)
+                field.parent = None  # kept for no serializer: each copy's parent is its own
+            self._field_prototypes[type(self)] = prototypes
+        fields = Fields(self)
+        fields.fields = {name: bound_copy(field, name, self) for name, field in prototypes.items()}
+        return fields
 
     def get_validators(self) -> list[Any]:
         # DRF's validators take the serializer when called (`requires_context`): they hold no state of their own.
@@ -195,14 +205,37 @@ class FieldsOncePerClassMixin:
             validators = self._validator_prototypes[type(self)] = list(super().get_validators())  # type: ignore[misc]
         return list(validators)
 
+    def run_validators(self, value: Any) -> None:
+        # DRF first gathers the read-only fields' defaults for the validators to see: none, none to see them.
+        if self.validators:  # type: ignore[attr-defined]
+            super().run_validators(value)  # type: ignore[misc]
 
-def unbound_copy(field: serializers.Field) -> serializers.Field:
-    """A copy of an unbound field, to be bound to a serializer: its attributes copied, their values shared (a
-    field's validators, choices and messages never change once it is made). A list's child, which its field
-    bound to itself when made, is copied the same way and bound to the copy. A nested serializer is copied
-    the same way while it has not built its own fields (a prototype never has: only its copies are bound and
-    used), so each copy builds them, bound to itself, when it is first used. A list of serializers, and a
-    field that holds a list of fields, are deep-copied, as DRF does."""
+
+class Fields(BindingDict):
+    """DRF's `BindingDict`, read as the dict it holds: a serializer walks its fields several times per validation,
+    and a `Mapping`'s generic views look each field up again by name."""
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.fields
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        return self.fields.keys()
+
+    def values(self) -> ValuesView[serializers.Field]:  # type: ignore[override]
+        return self.fields.values()
+
+    def items(self) -> ItemsView[str, serializers.Field]:  # type: ignore[override]
+        return self.fields.items()
+
+
+def bound_copy(field: serializers.Field, name: str, parent: serializers.BaseSerializer) -> serializers.Field:
+    """A copy of a field bound as `name` of no serializer, bound to `parent`: its attributes copied, their values
+    shared (a field's validators, choices and messages never change once it is made). A list's child, which its
+    field bound to itself when made, is copied the same way and bound to the copy. A nested serializer is
+    copied the same way while it has not built its own fields (a prototype never has: only its copies are
+    bound and used), so each copy builds them, bound to itself, when it is first used. A list of serializers,
+    and a field that holds a list of fields, are deep-copied (DRF makes such a copy anew, unbound) and bound,
+    as DRF does."""
     child = field.__dict__.get("child")
     if (
         isinstance(field, serializers.ListSerializer)
@@ -211,9 +244,12 @@ def unbound_copy(field: serializers.Field) -> serializers.Field:
         or isinstance(child, serializers.BaseSerializer)
         or hasattr(child, "child")
     ):
-        return copy.deepcopy(field)
+        clone = copy.deepcopy(field)
+        clone.bind(name, parent)
+        return clone
     clone = object.__new__(type(field))
     clone.__dict__.update(field.__dict__)
+    clone.parent = parent
     if child is not None:
         clone.child = object.__new__(type(child))
         clone.child.__dict__.update(child.__dict__)

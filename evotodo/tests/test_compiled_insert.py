@@ -281,10 +281,20 @@ def test_inserts_beside_are_refused_where_they_cannot_run_in_the_statement(alice
 
 @POSTGRESQL_ONLY
 @pytest.mark.django_db
-def test_an_expression_beside_takes_its_columns_value_exactly_once(alice: User) -> None:
+def test_an_expression_beside_takes_its_columns_value_exactly_once_of_a_column_it_has(alice: User) -> None:
     for expression in ["inserted.id::text", "%s || %s"]:
         with pytest.raises(ValueError, match="one %s"):
             event_beside(alice, {"subject": expression})()
+    inserts = CompiledInsert(Event)
+    event = Event(owner_id=alice.pk, type="task.created", subject="tasks/", data={})
+    for _ in range(2):  # refused every time: nothing of it is kept
+        with pytest.raises(ValueError, match="no column named nope"):
+            inserts.from_inserted(event, {"nope": "%s"})
+        with pytest.raises(ValueError, match="one %s"):
+            inserts.from_inserted(event, {"subject": "inserted.id::text"})
+    sql, params = inserts.from_inserted(event, {"subject": "%s || inserted.id"})
+    assert "%s || inserted.id" in sql
+    assert len(params) == sql.count("%s")
 
 
 @POSTGRESQL_ONLY

@@ -114,3 +114,42 @@ def test_a_nested_rule_is_copied_unbuilt_and_its_prototype_never_builds_fields()
     assert rule.fields["freq"].root is post
     assert "fields" not in vars(prototype)  # so the next copy builds its own again
     assert TaskSerializer().fields["recurrence"].fields["freq"] is not rule.fields["freq"]
+
+
+def test_a_serializers_fields_read_as_a_dict_are_those_it_holds() -> None:
+    serializer = TaskSerializer()
+    fields = serializer.fields
+    assert list(fields.keys()) == list(fields) == [name for name, _ in fields.items()]
+    assert [fields[name] for name in fields] == list(fields.values())
+    assert "title" in fields
+    assert "no_such_field" not in fields
+    fields["extra"] = serializers.CharField(required=False)  # DRF's way to add one: bound as it is added
+    assert fields["extra"].parent is serializer
+    assert "extra" in fields
+    assert list(fields.keys())[-1] == "extra"
+
+
+class _Refusing(serializers.ValidationError):
+    pass
+
+
+def _refuse_same_title_and_description(attrs: dict[str, Any]) -> None:
+    if attrs.get("title") == attrs.get("description"):
+        raise _Refusing("title and description are the same")
+
+
+class _ValidatedTaskSerializer(TaskSerializer):
+    class Meta(TaskSerializer.Meta):
+        validators = [_refuse_same_title_and_description]
+
+
+def test_a_serializer_with_validators_still_runs_them_and_one_without_validates_alike() -> None:
+    for _ in range(2):  # the class's validators built, then copied
+        refused = _ValidatedTaskSerializer(data={"title": "same", "description": "same"})
+        assert not refused.is_valid()
+        assert "title and description are the same" in str(refused.errors)
+        accepted = _ValidatedTaskSerializer(data={"title": "one", "description": "other"})
+        assert accepted.is_valid(), accepted.errors
+        plain = TaskSerializer(data={"title": "same", "description": "same"})
+        assert plain.validators == []
+        assert plain.is_valid(), plain.errors
