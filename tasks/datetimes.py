@@ -47,7 +47,10 @@ def parse_iso_date(value: Any) -> date:
     """A calendar date written YYYY-MM-DD, and only so."""
     if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value):
         raise ValueError("Write the date as YYYY-MM-DD.")
-    return date.fromisoformat(value)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:  # well formed, but no such day (2027-02-30, month 13, year 0): say so, not Python's words
+        raise ValueError(f"{value} is not a day of the calendar (years 0001-9999).") from None
 
 
 def parse_aware_datetime(value: Any) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -193,6 +194,23 @@ def test_until_is_a_plain_yyyy_mm_dd_date(until: str, alice: User, alice_client:
     assert response.json()["errors"]["recurrence"] == {"until": ["Write the date as YYYY-MM-DD."]}
 
 
+@pytest.mark.parametrize("until", ["2027-02-30", "2027-13-01", "2027-00-10", "0000-01-01", "2027-02-29"])
+def test_an_until_that_names_no_day_is_refused_in_the_apis_words(
+    until: str, alice: User, alice_client: APIClient
+) -> None:
+    daily = {"title": "x", "due_at": "2027-01-01T09:00:00Z", "recurrence": {"freq": "daily"}}
+    task_id = alice_client.post("/api/tasks", daily, format="json").json()["id"]
+    before = list(Task.objects.values())
+    created = alice_client.post("/api/tasks", {**daily, "recurrence": {"freq": "daily", "until": until}}, format="json")
+    patched = alice_client.patch(f"/api/tasks/{task_id}", {"recurrence": {"until": until}}, format="json")
+    for response in (created, patched):
+        assert_field_refused(response, "recurrence")
+        assert response.json()["errors"]["recurrence"] == {
+            "until": [f"{until} is not a day of the calendar (years 0001-9999)."]
+        }
+    assert list(Task.objects.values()) == before
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -207,7 +225,19 @@ def test_only_the_rfc_3339_form_of_a_date_time_is_read(value: str, alice: User, 
     assert_field_refused(alice_client.post("/api/tasks", {"title": "x", "due_at": value}, format="json"), "due_at")
 
 
-@pytest.mark.parametrize("value", ["2027-01-01t09:00:00z", "2027-01-01 09:00:00+01:00", "2027-01-01T09:00Z"])
-def test_the_rfc_3339_variants_are_read(value: str, alice: User, alice_client: APIClient) -> None:
+@pytest.mark.parametrize(
+    ("value", "utc"),
+    [
+        ("2027-01-01t09:00:00z", "2027-01-01T09:00:00Z"),
+        ("2027-01-01 09:00:00+01:00", "2027-01-01T08:00:00Z"),
+        ("2027-01-01T09:00Z", "2027-01-01T09:00:00Z"),
+        ("2027-01-01T09:00:00+0530", "2027-01-01T03:30:00Z"),  # ISO 8601's offsets, as the README says
+        ("2027-01-01T09:00:00-05", "2027-01-01T14:00:00Z"),
+        ("2027-01-01T09:00:00-00:00", "2027-01-01T09:00:00Z"),
+    ],
+)
+def test_the_rfc_3339_variants_are_read(value: str, utc: str, alice: User, alice_client: APIClient) -> None:
     response = alice_client.post("/api/tasks", {"title": "x", "due_at": value}, format="json")
     assert response.status_code == 201, response.json()
+    assert response.json()["due_at"] == utc
+    assert Task.objects.get().due_at == datetime.fromisoformat(utc)

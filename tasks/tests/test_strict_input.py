@@ -39,6 +39,17 @@ def test_an_unknown_field_on_create_is_a_400_naming_it_and_creates_nothing(
     assert not Task.objects.exists()
 
 
+def test_an_unknown_field_is_refused_first_on_its_own_before_the_values_are_checked(
+    alice: User, alice_client: APIClient
+) -> None:
+    response = alice_client.post("/api/tasks", {"title": "", "priority": "urgent", "foo": 1}, format="json")
+    assert_unknown(response, "foo")  # the blank title and the bad priority are for the next try
+    fixed = alice_client.post("/api/tasks", {"title": "", "priority": "urgent"}, format="json")
+    assert fixed.json()["code"] == "invalid"
+    assert set(fixed.json()["errors"]) == {"title", "priority"}
+    assert not Task.objects.exists()
+
+
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_an_unknown_field_on_update_is_a_400_and_changes_nothing(
     method: str, task: Task, alice_client: APIClient
