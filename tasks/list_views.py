@@ -173,9 +173,6 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         data = TaskListSerializer(self._owned(task_list)).data
         return Response(data, status=status_code, headers={"ETag": task_list.etag})
 
-    def _pk(self) -> int:
-        return url_id(self)
-
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lists = self.get_queryset()
         archived = request.query_params.get("archived")
@@ -227,7 +224,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise NotFound() from None  # deleted by a concurrent request
             return self._response(updated)
 
-        return idempotent(request, f"list-{'patch' if partial else 'put'}:{self._pk()}", run)
+        return idempotent(request, f"list-{'patch' if partial else 'put'}:{url_id(self)}", run)
 
     @extend_schema(
         summary=LIST_SUMMARIES["move"],
@@ -246,7 +243,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
             try:
                 moved = list_move(
                     owner=request.user,
-                    pk=self._pk(),
+                    pk=url_id(self),
                     data=body.validated_data,
                     if_match=request.headers.get("If-Match"),
                 )
@@ -258,7 +255,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 raise ValidationError({e.field: [ErrorDetail(e.message, code="invalid")]}) from None
             return self._response(moved)
 
-        return idempotent(request, f"list-move:{self._pk()}", run)
+        return idempotent(request, f"list-move:{url_id(self)}", run)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         tasks = request.query_params.get("tasks")
@@ -269,7 +266,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
         def run() -> Response:
             try:
-                list_delete(owner=request.user, pk=self._pk(), tasks=tasks, if_match=request.headers.get("If-Match"))
+                list_delete(owner=request.user, pk=url_id(self), tasks=tasks, if_match=request.headers.get("If-Match"))
             except TaskList.DoesNotExist:
                 raise NotFound() from None
             except ListChanged:
@@ -281,7 +278,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                 ) from None
             return Response(status=status.HTTP_204_NO_CONTENT)
 
-        return idempotent(request, f"list-delete:{self._pk()}:{tasks}", run)
+        return idempotent(request, f"list-delete:{url_id(self)}:{tasks}", run)
 
 
 @path_style_schema("lists (path-style)", LIST_SUMMARIES, "user_lists")
