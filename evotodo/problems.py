@@ -112,9 +112,11 @@ class ProblemAwareContentNegotiation(DefaultContentNegotiation):
         return renderer, media_type
 
     def get_accept_list(self, request: Request) -> list[str]:
-        # DRF's own split, written out so that the header is read once.
-        header = request.META.get("HTTP_ACCEPT", "*/*")
-        accepts = [token.strip() for token in header.split(",")]
+        # DRF's split, written out so that the header is read once, without the empty elements of a list
+        # (`Accept: ,` or `application/json,`), which RFC 9110 (5.6.1) says to ignore: an Accept header with
+        # nothing in it is one that restricts nothing, as no header (DRF answered a 406).
+        header = request.META.get("HTTP_ACCEPT", "")
+        accepts = [token for token in (element.strip() for element in header.split(",")) if token] or ["*/*"]
         if PROBLEM_JSON in header.lower():  # media types ignore case (RFC 9110)
             accepts.append("application/json")
         return accepts

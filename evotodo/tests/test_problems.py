@@ -204,6 +204,19 @@ def test_the_renderer_chosen_for_an_accept_header_is_drfs_choice_every_time(acce
         assert renderer is renderers[0]
 
 
+@pytest.mark.parametrize("accept", ["", " ", ",", " , ,", "application/json,", ", application/json"])
+def test_an_accept_header_with_empty_elements_is_read_without_them(alice_client: Any, accept: str) -> None:
+    response = alice_client.get("/api/tasks", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+
+
+def test_an_accept_header_of_only_unacceptable_types_and_empty_elements_is_a_406(alice_client: Any) -> None:
+    response = alice_client.get("/api/tasks", HTTP_ACCEPT="text/csv, ,")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+
+
 def test_an_unacceptable_accept_header_is_a_406_every_time(alice_client: Any) -> None:
     for _ in range(3):
         response = alice_client.get("/api/tasks", HTTP_ACCEPT="text/csv")
