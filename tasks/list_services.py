@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet
 
 from authn.models import User
@@ -134,7 +134,8 @@ def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str
     with transaction.atomic(savepoint=False):
         locked, seq = _lock(owner.pk, pk, if_match)
         in_list = Task.objects.filter(owner_id=owner.pk, task_list_id=locked.pk)
-        ids = list(in_list.order_by("id").values_list("id", flat=True))
+        parents = dict(in_list.values_list("id", "parent_id"))
+        ids = sorted(parents)
         if ids and tasks is None:
             raise ListNotEmpty(len(ids))
         if ids:
@@ -143,7 +144,7 @@ def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str
             last = claim_change_seq(owner.pk, len(ids))
             numbers = range(seq, last)
             if tasks == TASKS_DELETE:
-                _delete_tasks(owner.pk, ids, numbers)
+                _delete_tasks(owner.pk, deepest_first(parents), numbers)
             else:
                 change_rows(Task, owner.pk, {task_id: {"task_list_id": None} for task_id in ids}, numbers)
             seq = last
@@ -152,9 +153,25 @@ def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str
         locked.delete()
 
 
+def deepest_first(parents: dict[int, int | None]) -> list[int]:
+    """Tasks (id: parent id) in the order their deletions are numbered, as `DELETE /api/tasks/{id}` numbers a
+    task's: the deepest subtasks first, each level in id order, the top level last."""
+
+    def depth(pk: int) -> int:
+        level, parent = 0, parents[pk]
+        while parent in parents:
+            level, parent = level + 1, parents[parent]
+        return level
+
+    return sorted(parents, key=lambda pk: (-depth(pk), pk))
+
+
 def _delete_tasks(owner_id: int, ids: list[int], numbers: range) -> None:
     TaskTombstone.objects.bulk_create(
         [TaskTombstone(owner_id=owner_id, task_id=pk, change_seq=n) for pk, n in zip(ids, numbers, strict=True)]
     )
     tell(task_deleted(owner_id, pk, n) for pk, n in zip(ids, numbers, strict=True))
-    Task.objects.filter(pk__in=ids).delete()
+    # In statements of at most so many ids (PostgreSQL takes 65 535 parameters a statement).
+    batch = connection.features.max_query_params or len(ids)
+    for start in range(0, len(ids), batch):
+        Task.objects.filter(pk__in=ids[start : start + batch]).delete()

@@ -23,7 +23,7 @@ from django.db.models import BooleanField, F, IntegerField, QuerySet, Value
 from django.utils import timezone
 
 from authn.models import User
-from evotodo.queries import Claimed, statement_cursor
+from evotodo.queries import Claimed, statement_cursor, update_rows
 from tasks.changes import list_saved, task_saved, tell
 from tasks.models import ListTombstone, SyncState, Task, TaskList, TaskTombstone
 
@@ -71,13 +71,14 @@ def change_rows(
 ) -> None:
     """Apply `changes` (`{id: {field: value}}`) to these rows of `owner_id`'s, each a new version and a change in
     the feed, in the dict's order: numbered from `numbers` when the caller took them already, else from new ones;
-    one bulk UPDATE (`bulk_update` leaves auto_now alone, so `updated_at` is set here)."""
+    one UPDATE however many rows (`update_rows`, like `bulk_update`, leaves auto_now alone: `updated_at` is set
+    here)."""
     if not changes:
         return
     if numbers is None:
         last = claim_change_seq(owner_id, len(changes))
         numbers = range(last - len(changes) + 1, last + 1)
-    rows = model.objects.filter(pk__in=changes).in_bulk()
+    rows = model.objects.in_bulk(list(changes))  # in queries of at most a statement's parameters
     fields: dict[str, None] = {}
     now = timezone.now()
     for pk, number in zip(changes, numbers, strict=True):
@@ -86,7 +87,7 @@ def change_rows(
             setattr(row, field, value)
             fields[field] = None
         row.version, row.change_seq, row.updated_at = row.version + 1, number, now
-    model.objects.bulk_update(rows.values(), [*fields, "version", "change_seq", "updated_at"])
+    update_rows(model, list(rows.values()), [*fields, "version", "change_seq", "updated_at"])
     saved = task_saved if model is Task else list_saved
     tell(saved(rows[pk]) for pk in changes)  # type: ignore[arg-type]
 

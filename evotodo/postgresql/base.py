@@ -16,14 +16,36 @@ out `tcp_user_timeout` and reconnected to a database that is, in that case, unre
 from __future__ import annotations
 
 import select
+from typing import Any
 
 import psycopg
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, features, operations
 from psycopg import pq
+
+# PostgreSQL's protocol numbers a statement's parameters with 16 bits: a statement whose parameters are bound
+# server-side (settings: `server_side_binding`) takes at most this many, and fails with more.
+MAX_PARAMETERS = 65_535
+
+
+class DatabaseFeatures(features.DatabaseFeatures):
+    # Read by Django's `in_bulk`, which then asks for at most this many ids a query.
+    max_query_params = MAX_PARAMETERS
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def bulk_batch_size(self, fields: list[Any], objs: list[Any]) -> int:
+        """As many objects a statement as its parameters allow (Django's PostgreSQL backend sets no limit, and
+        `bulk_create` or `bulk_update` of thousands of rows failed as a statement of too many parameters):
+        what Django's SQLite backend does for SQLite's own limit. Each field is one parameter an object."""
+        return max(1, min(len(objs), MAX_PARAMETERS // max(len(fields), 1)))
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    """Django's wrapper; `is_usable` skips the round trip when the connection is idle, error-free and quiet."""
+    """Django's wrapper; `is_usable` skips the round trip when the connection is idle, error-free and quiet, and
+    bulk statements stay within PostgreSQL's parameters a statement (`DatabaseOperations`)."""
+
+    features_class = DatabaseFeatures
+    ops_class = DatabaseOperations
 
     def is_usable(self) -> bool:
         if self.connection is None:

@@ -464,3 +464,38 @@ def test_names_that_differ_only_by_invisible_characters_are_one_name(
     create_list(alice_client, name="Work")
     response = alice_client.post("/api/lists", {"name": variant}, format="json")
     assert errors(response) == {"name": ["You have a list with this name already."]}
+
+
+# --- Large lists: a statement has at most 65 535 parameters on PostgreSQL ---
+
+LARGE_LIST = 9000  # its tasks' events alone are 72 000 parameters in one INSERT
+
+
+def fill_list(owner: User, task_list_id: int, count: int) -> list[int]:
+    Task.objects.bulk_create(
+        [Task(owner=owner, task_list_id=task_list_id, title=f"t{n}", position=f"a{n:05d}") for n in range(count)],
+        batch_size=2000,
+    )
+    return list(Task.objects.filter(task_list_id=task_list_id).order_by("id").values_list("id", flat=True))
+
+
+@pytest.mark.parametrize("what", ["move_to_inbox", "delete"])
+def test_a_list_of_thousands_of_tasks_is_deleted_with_one_change_and_one_event_per_task(
+    alice: User, alice_client: APIClient, what: str
+) -> None:
+    from events.models import Event
+
+    work = create_list(alice_client, name="Work")
+    ids = fill_list(alice, work["id"], LARGE_LIST)
+    before = Event.objects.count()
+    response = alice_client.delete(f"/api/lists/{work['id']}?tasks={what}")
+    assert response.status_code == 204, response.content
+    assert not TaskList.objects.filter(pk=work["id"]).exists()
+    if what == "delete":
+        assert not Task.objects.filter(pk__in=ids).exists()
+        numbers = list(TaskTombstone.objects.filter(task_id__in=ids).values_list("change_seq", flat=True))
+    else:
+        assert set(Task.objects.filter(pk__in=ids).values_list("task_list_id", "version")) == {(None, 2)}
+        numbers = list(Task.objects.filter(pk__in=ids).values_list("change_seq", flat=True))
+    assert len(set(numbers)) == LARGE_LIST  # a change number each, none shared
+    assert Event.objects.count() - before == LARGE_LIST + 1  # one per task, one for the list

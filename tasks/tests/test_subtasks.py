@@ -127,6 +127,31 @@ def test_deleting_a_task_deletes_its_subtasks_each_with_a_tombstone(alice: User,
     ]
 
 
+def test_deleting_a_list_with_its_tasks_numbers_their_tombstones_deepest_first_as_a_task_delete_does(
+    alice: User, alice_client: APIClient
+) -> None:
+    work = alice_client.post("/api/lists", {"name": "Work"}, format="json").json()
+    lone = create(alice_client, title="lone", list_id=work["id"])
+    top = create(alice_client, title="top", list_id=work["id"])
+    middle = create(alice_client, title="middle", parent_id=top["id"])
+    bottom = create(alice_client, title="bottom", parent_id=middle["id"])
+    other = create(alice_client, title="other", parent_id=top["id"])
+    token = alice_client.get("/api/sync").json()["next_token"]
+    assert alice_client.delete(f"/api/lists/{work['id']}?tasks=delete").status_code == 204
+    changes = alice_client.get("/api/sync", {"token": token}).json()["changes"]
+    assert [(change["type"], change["id"]) for change in changes] == [
+        ("task_deleted", bottom["id"]),
+        ("task_deleted", middle["id"]),
+        ("task_deleted", other["id"]),
+        ("task_deleted", lone["id"]),
+        ("task_deleted", top["id"]),
+        ("list_deleted", work["id"]),
+    ]
+    numbers = dict(TaskTombstone.objects.values_list("task_id", "change_seq"))
+    assert numbers[bottom["id"]] < numbers[middle["id"]] < numbers[top["id"]]
+    assert not Task.objects.exists()
+
+
 def test_completing_a_parent_leaves_its_subtasks_as_they_are(alice: User, alice_client: APIClient) -> None:
     top, middle, _ = tree(alice_client)
     response = alice_client.patch(f"/api/tasks/{top['id']}/complete")
