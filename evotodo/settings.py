@@ -102,18 +102,20 @@ MIDDLEWARE = [
     "evotodo.middleware.RequestIDMiddleware",
     # Outside every layer that answers with an error of its own (the body limit's 413 included).
     "evotodo.middleware.ProblemDetailsMiddleware",
-    "evotodo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evotodo.middleware.APISecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Inside the layers that add the security and CORS headers: its 413 and 400 carry them too (a browser app
+    # reads no answer without Access-Control-Allow-Origin). None of those reads a body.
+    "evotodo.middleware.BodySizeLimitMiddleware",
     # Sessions, the logged-in user and messages serve the admin: skipped on /api/ (evotodo/admin_middleware.py).
     "evotodo.admin_middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "evotodo.admin_middleware.AdminAuthenticationMiddleware",
     "evotodo.admin_middleware.AdminMessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evotodo.middleware.AtomicWritesMiddleware",
 ]
 

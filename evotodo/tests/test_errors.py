@@ -120,3 +120,16 @@ def test_logged_requests_show_the_path_but_never_the_query_string(db: Any) -> No
     record.request = RequestFactory().get("/api/tasks?search=my+secret+plans&token=abc")
     RequestIDLogFilter().filter(record)
     assert record.request == "GET /api/tasks"
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"], API_MAX_BODY_BYTES=100)
+def test_a_body_refused_for_its_size_carries_the_cors_and_security_headers_of_every_answer(db: Any) -> None:
+    response = Client().post(
+        "/api/tasks", "x" * 101, content_type="application/json", HTTP_ORIGIN="https://app.example.com"
+    )
+    assert (response.status_code, response.json()["code"]) == (413, "request_too_large")
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert "Cache-Control" in response
+    assert "Content-Security-Policy" in response
