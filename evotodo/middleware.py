@@ -31,7 +31,9 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 
 class RequestIDMiddleware:
-    """Give each request an id (the proxy's X-Request-ID when sane), log it, and return it."""
+    """Give each request an id (the proxy's X-Request-ID when sane), log it, and return it. Outermost, it also
+    answers a HEAD without the body its GET has (the `Content-Length` kept): gunicorn drops such a body itself,
+    but logs a warning for each response it drops one from."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -44,6 +46,9 @@ class RequestIDMiddleware:
         request_id_var.set(request_id)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
+        if request.method == "HEAD" and not response.streaming and response.content:
+            response.setdefault("Content-Length", str(len(response.content)))
+            response.content = b""
         return response
 
 

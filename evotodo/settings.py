@@ -363,7 +363,10 @@ if LOG_FORMAT not in {"json", "plain"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "evotodo.middleware.RequestIDLogFilter"}},
+    "filters": {
+        "request_id": {"()": "evotodo.middleware.RequestIDLogFilter"},
+        "once_per_interval": {"()": "evotodo.logs.OncePerIntervalFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -376,4 +379,7 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    # A request for a host not in ALLOWED_HOSTS (a 400 any client can send): one warning a minute per process,
+    # not an ERROR with a traceback each time.
+    "loggers": {"django.security.DisallowedHost": {"filters": ["once_per_interval"]}},
 }

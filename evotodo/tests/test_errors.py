@@ -133,3 +133,72 @@ def test_a_body_refused_for_its_size_carries_the_cors_and_security_headers_of_ev
     assert response["X-Frame-Options"] == "DENY"
     assert "Cache-Control" in response
     assert "Content-Security-Policy" in response
+
+
+def test_a_request_for_a_host_not_allowed_is_a_json_400_logged_once_a_minute_without_a_traceback(
+    db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from evotodo.logs import OncePerInterval, OncePerIntervalFilter
+
+    caplog.set_level(logging.INFO)
+    (once,) = [
+        f for f in logging.getLogger("django.security.DisallowedHost").filters if isinstance(f, OncePerIntervalFilter)
+    ]
+    once._reports.clear()  # an earlier test's report would hold this one's back
+    for _ in range(5):
+        response = Client().get("/api/tasks", HTTP_HOST="evil.example")
+        assert (response.status_code, response.json()["code"]) == (400, "bad_request")
+    records = [record for record in caplog.records if record.name == "django.security.DisallowedHost"]
+    assert len(records) == 1
+    assert records[0].levelname == "WARNING"
+    assert records[0].exc_info is None
+    assert "evil.example" in records[0].getMessage()
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    # A minute later, the next one is reported with the count of those in between.
+    later = OncePerInterval.timer() + 61
+    original = OncePerInterval.timer
+    OncePerInterval.timer = staticmethod(lambda: later)  # type: ignore[method-assign]
+    try:
+        Client().get("/api/tasks", HTTP_HOST="evil.example")
+    finally:
+        OncePerInterval.timer = original  # type: ignore[method-assign]
+    records = [record for record in caplog.records if record.name == "django.security.DisallowedHost"]
+    assert len(records) == 2
+    assert "5 time(s)" in records[1].getMessage()
+
+
+def test_a_head_is_answered_without_a_body_and_with_the_length_of_its_get(alice: Any, token_for: Any) -> None:
+    """Through the WSGI application itself (Django's test client drops a HEAD's body on its own)."""
+    import io
+
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+
+    def call(method: str) -> tuple[str, dict[str, str], bytes]:
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": "/api/tasks",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "testserver",
+            "HTTP_AUTHORIZATION": f"Bearer {token_for(alice)}",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": io.StringIO(),
+        }
+        started: list[Any] = []
+        body = b"".join(application(environ, lambda status, headers, *_: started.append((status, dict(headers)))))
+        return started[0][0], started[0][1], body
+
+    status, headers, body = call("GET")
+    assert (status, len(body)) == ("200 OK", int(headers["Content-Length"]))
+    assert body
+    head_status, head_headers, head_body = call("HEAD")
+    assert (head_status, head_body) == ("200 OK", b"")
+    assert head_headers["Content-Length"] == headers["Content-Length"]
+    assert head_headers["Content-Type"] == headers["Content-Type"] == "application/json"
