@@ -43,9 +43,14 @@ def rule_problems(rule: dict[str, Any]) -> dict[str, str]:
         problems["count"] = "Give until or count, not both."
     if rule.get("basis") == "completion" and rule.get("count") is not None:
         problems["basis"] = "A rule counted from each completion has no count."
-    ordinal = any(WEEKDAY.match(day)["ordinal"] for day in rule.get("byweekday") or [] if WEEKDAY.match(day))
-    if ordinal and rule.get("freq") in ("daily", "weekly"):
+    matches = [WEEKDAY.match(day) for day in rule.get("byweekday") or [] if isinstance(day, str)]
+    ordinals = {bool(match["ordinal"]) for match in matches if match}
+    if True in ordinals and rule.get("freq") in ("daily", "weekly"):
         problems["byweekday"] = "An ordinal (2MO, -1FR) needs a monthly or yearly rule."
+    elif ordinals == {True, False}:
+        # RFC 5545 would take the days of both kinds; the rule engine (dateutil) only those of both at once,
+        # which ends a series such as ["MO", "1TU"] at once: refused rather than computed otherwise than read.
+        problems["byweekday"] = "Give weekdays (MO) or numbered weekdays (2MO, -1FR), not both."
     return problems
 
 

@@ -84,6 +84,8 @@ def test_counted_from_completion_the_next_one_follows_the_day_it_was_done(alice:
         {"freq": "weekly", "byweekday": ["MO", "MO"]},
         {"freq": "weekly", "byweekday": []},
         {"freq": "monthly", "byweekday": ["6MO"]},
+        {"freq": "monthly", "byweekday": ["MO", "1TU"]},  # weekdays and numbered weekdays, not both
+        {"freq": "yearly", "byweekday": ["-1FR", "SA"]},
         {"freq": "daily", "count": 0},
         {"freq": "daily", "count": 1001},
         {"freq": "daily", "count": 3, "until": "2027-12-31"},
@@ -119,3 +121,15 @@ def test_a_patch_adds_weekdays_to_a_rule_and_keeps_the_rest(alice: User, alice_c
     )
     assert clash.status_code == 400
     assert Task.objects.get(pk=task["id"]).recurrence["byweekday"] == ["TU"]
+
+
+def test_a_patch_that_would_mix_weekdays_and_numbered_weekdays_is_a_400_and_keeps_the_rule(
+    alice: User, alice_client: APIClient
+) -> None:
+    task = recurring(alice_client, "2027-03-08T09:00:00+01:00", freq="monthly", byweekday=["2MO"])
+    response = alice_client.patch(
+        f"/api/tasks/{task['id']}", {"recurrence": {"byweekday": ["2MO", "TU"]}}, format="json"
+    )
+    assert response.status_code == 400
+    assert "numbered weekdays" in response.json()["errors"]["recurrence"]["byweekday"][0]
+    assert Task.objects.get(pk=task["id"]).recurrence["byweekday"] == ["2MO"]
