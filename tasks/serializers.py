@@ -134,10 +134,22 @@ def task_row_json(row: Sequence[Any], user_id: str, zone: tzinfo) -> dict[str, A
     }
 
 
+def shows_something(value: str) -> bool:
+    """Whether the text has a visible character: a letter, digit, punctuation or symbol, not only spaces, marks or
+    invisible characters (a zero-width space, a direction mark)."""
+    return any(unicodedata.category(char)[0] in "LNPS" for char in value)
+
+
+def clean_title(value: str) -> str:
+    if not shows_something(value):
+        raise serializers.ValidationError("A title needs a visible character.", code="blank")
+    return value
+
+
 def clean_list_name(value: str) -> str:
     """A list name as stored: composed (NFC), showing something (not only spaces, marks or invisible characters)."""
     value = unicodedata.normalize("NFC", value)
-    if not any(unicodedata.category(char)[0] in "LNPS" for char in value):
+    if not shows_something(value):
         raise serializers.ValidationError("A name needs a visible character.", code="blank")
     if len(value) > LIST_NAME_MAX_LENGTH:  # composing can lengthen a few characters
         raise serializers.ValidationError(f"At most {LIST_NAME_MAX_LENGTH} characters.", code="max_length")
@@ -148,6 +160,8 @@ def clean_tags(value: list[str]) -> list[str]:
     """Tags as stored: case-insensitively unique, in the order given, each key fitting once case-folded."""
     tags, seen = [], set()
     for tag in value:
+        if not shows_something(tag):
+            raise serializers.ValidationError("A tag needs a visible character.", code="blank")
         if len(tag.casefold()) > TAG_MAX_LENGTH:  # "ß" folds to "ss": the key must fit too
             raise serializers.ValidationError(f"{tag!r} is too long once case-folded.", code="max_length")
         if tag.casefold() not in seen:
@@ -364,8 +378,13 @@ class TaskSerializer(FieldsOncePerClassMixin, StrictFieldsMixin, serializers.Mod
         source="owner.better_auth_id", read_only=True, help_text="The owner's Better Auth id."
     )
     title = StrictCharField(max_length=TITLE_MAX_LENGTH, help_text="1-200 characters, not blank.")
-    description = StrictCharField(
-        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, allow_null=True, default=""
+    description = StrictCharField(  # kept as written: leading spaces may be Markdown's (an indented code block)
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        trim_whitespace=False,
     )
     priority = PriorityField(required=False, help_text="none (default), low, medium or high.")
     tags = serializers.ListField(
@@ -424,6 +443,9 @@ class TaskSerializer(FieldsOncePerClassMixin, StrictFieldsMixin, serializers.Mod
         if value is not None and not TaskList.objects.filter(owner_id=owner_id, pk=value).exists():
             raise serializers.ValidationError("No such list.", code="does_not_exist")
         return value
+
+    def validate_title(self, value: str) -> str:
+        return clean_title(value)
 
     def validate_description(self, value: str | None) -> str:
         return value or ""

@@ -48,6 +48,7 @@ from tasks.serializers import (
     StrictIntegerField,
     clean_list_name,
     clean_tags,
+    clean_title,
     iso_datetime,
 )
 from tasks.sync import claim_change_seq
@@ -149,7 +150,9 @@ class ImportedTask(StrictFieldsMixin, serializers.Serializer):
     list_id = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
     parent_id = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
     title = StrictCharField(max_length=TITLE_MAX_LENGTH)
-    description = StrictCharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True)
+    description = StrictCharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
     completed = StrictBooleanField(required=False)
     completed_at = AwareDateTimeField(allow_null=True, required=False)
     priority = PriorityField(required=False)
@@ -159,6 +162,9 @@ class ImportedTask(StrictFieldsMixin, serializers.Serializer):
     recurrence = ImportedRule(allow_null=True, required=False)
     position = OrderKeyInput(max_length=ORDER_KEY_MAX_LENGTH, required=False)
     created_at = AwareDateTimeField(required=False)
+
+    def validate_title(self, value: str) -> str:
+        return clean_title(value)
 
     def validate_tags(self, value: list[str]) -> list[str]:
         return clean_tags(value)

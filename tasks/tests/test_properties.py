@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -116,6 +117,11 @@ def instant_of(field: str, value: Any) -> int | None:
     return None if value is None else micros(parsed_aware(field, value))
 
 
+def shows_something(text: str) -> bool:
+    """A letter, digit, punctuation or symbol somewhere: not only spaces, marks or invisible characters."""
+    return any(unicodedata.category(char)[0] in "LNPS" for char in text)
+
+
 def expected_tags(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         pytest.fail(f"tags={value!r} was accepted, but it is not a list of strings")
@@ -184,7 +190,9 @@ def assert_reads_as_sent(task: dict[str, Any], sent: dict[str, Any], before: dic
         if field in ("title", "description"):
             if not (isinstance(value, str) or (field == "description" and value is None)):
                 pytest.fail(f"{field}={value!r} was accepted, but it is not a string")
-            assert task[field] == (value or "").strip(), f"{field} sent as {value!r} reads back as {task[field]!r}"
+            # A title is trimmed; a description is kept as written (Markdown's indented code, its last newline).
+            kept = (value or "").strip() if field == "title" else (value or "")
+            assert task[field] == kept, f"{field} sent as {value!r} reads back as {task[field]!r}"
         elif field in ("priority", "completed"):
             allowed = s.PRIORITIES if field == "priority" else [True, False]
             if not any(value is choice or (isinstance(value, str) and value == choice) for choice in allowed):
@@ -211,7 +219,7 @@ def assert_obeys_the_field_rules(task: Any, owner: User) -> None:
     title = task["title"]
     assert isinstance(title, str)
     assert 1 <= len(title) <= 200, f"title {title!r}"
-    assert title.strip(), f"title {title!r} is blank"
+    assert shows_something(title), f"title {title!r} shows nothing"
     assert isinstance(task["description"], str)
     assert len(task["description"]) <= 1000
     assert task["priority"] in s.PRIORITIES
@@ -219,6 +227,7 @@ def assert_obeys_the_field_rules(task: Any, owner: User) -> None:
     assert isinstance(tags, list)
     assert len(tags) <= 20, f"tags {tags!r}"
     assert all(isinstance(tag, str) and 1 <= len(tag) <= 50 and tag == tag.strip() for tag in tags), f"tags {tags!r}"
+    assert all(shows_something(tag) for tag in tags), f"tags {tags!r}: one shows nothing"
     assert len({tag.casefold() for tag in tags}) == len(tags), f"tags {tags!r} repeat case-insensitively"
     for field in ("created_at", "updated_at"):
         instant_of(field, task[field])

@@ -143,3 +143,36 @@ def test_query_parameters_on_a_write_are_unknown_parameters(task: Task, alice_cl
 
 def test_the_tags_endpoint_takes_no_parameters(alice: User, alice_client: APIClient) -> None:
     assert_unknown(alice_client.get("/api/tags", {"sort": "name"}), "sort", code="unknown_parameter")
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u202e", " \u200b\u200d ", "\u0301", "\ufeff"])
+def test_a_title_or_tag_of_only_invisible_characters_is_a_400_and_creates_nothing(
+    alice: User, alice_client: APIClient, invisible: str
+) -> None:
+    for body, field in (({"title": invisible}, "title"), ({"title": "t", "tags": ["ok", invisible]}, "tags")):
+        response = alice_client.post("/api/tasks", body, format="json")
+        assert response.status_code == 400, response.content
+        assert field in response.json()["errors"]
+    assert not Task.objects.exists()
+
+
+def test_a_title_around_an_invisible_character_is_kept_with_it(alice: User, alice_client: APIClient) -> None:
+    response = alice_client.post("/api/tasks", {"title": "a\u200bb", "tags": ["x\u200dy"]}, format="json")
+    assert response.status_code == 201
+    stored = Task.objects.get()
+    assert (stored.title, stored.tags) == ("a\u200bb", ["x\u200dy"])
+
+
+@pytest.mark.parametrize(
+    "description", ["    indented code\n\nlast line\n", "\n\nleading lines", "trailing spaces   ", " ", "\t"]
+)
+def test_a_description_is_stored_as_written_its_spaces_and_newlines_included(
+    task: Task, alice: User, alice_client: APIClient, description: str
+) -> None:
+    created = alice_client.post("/api/tasks", {"title": "t", "description": description}, format="json")
+    assert created.json()["description"] == description
+    assert Task.objects.get(pk=created.json()["id"]).description == description
+    patched = alice_client.patch(f"/api/tasks/{task.pk}", {"description": description}, format="json")
+    assert patched.json()["description"] == description
+    task.refresh_from_db()
+    assert task.description == description
