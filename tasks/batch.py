@@ -19,9 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from evotodo.api import StrictQueryParamsMixin
+from evotodo.exceptions import api_exception_handler
 from tasks.idempotency import idempotent
 from tasks.list_views import TaskListViewSet
-from tasks.serializers import StrictFieldsMixin
+from tasks.serializers import StrictCharField, StrictFieldsMixin
 from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, TaskViewSet
 
 MAX_OPERATIONS = 100
@@ -53,12 +54,21 @@ class BatchFailed(APIException):
         self.index, self.body = index, body
 
 
+class StrictRegexField(serializers.RegexField):
+    """A JSON string matching the pattern, and only a string: DRF would quietly turn 5 into "5"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class Operation(StrictFieldsMixin, serializers.Serializer):
     op = serializers.ChoiceField(choices=["create", "update", "complete", "move", "delete"])
     type = serializers.ChoiceField(choices=["task", "list"])
     id = serializers.JSONField(required=False, help_text="The item's id, or the temp_id of an earlier create.")
-    temp_id = serializers.RegexField(TEMP_ID, required=False, help_text="Names what a create makes, for later.")
-    if_match = serializers.CharField(required=False, max_length=200, help_text="As the If-Match header.")
+    temp_id = StrictRegexField(TEMP_ID, required=False, help_text="Names what a create makes, for later.")
+    if_match = StrictCharField(required=False, max_length=200, help_text="As the If-Match header.")
     tasks = serializers.ChoiceField(choices=["move_to_inbox", "delete"], required=False, help_text="List deletes.")
     data = serializers.DictField(required=False, help_text="The body the single endpoint takes.")
 
@@ -73,6 +83,8 @@ class Operation(StrictFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError({"temp_id": ["Only a create names what it makes."]})
         if "tasks" in attrs and (attrs["type"], attrs["op"]) != ("list", "delete"):
             raise serializers.ValidationError({"tasks": ["Only a list's delete takes it."]})
+        if "data" in attrs and attrs["op"] == "delete":
+            raise serializers.ValidationError({"data": ["A delete takes no data."]})
         return attrs
 
 
@@ -90,6 +102,20 @@ class BatchResultSerializer(serializers.Serializer):
     results = serializers.ListField(
         child=serializers.DictField(), help_text="Per operation: `{index, status, temp_id?, body}`."
     )
+
+
+def operation_error(errors: dict[str, Any]) -> BatchFailed | None:
+    """An operation's own members wrong (its `op`, `id`, `temp_id`…): the batch's answer for a failed operation,
+    `{"detail": "operations[i]: …", "code", "index": i, "errors"}`, as when its endpoint refuses it. None for
+    errors of the batch as a whole (no operations, too many, a temp_id named twice)."""
+    per_operation = errors.get("operations")
+    if set(errors) != {"operations"} or not isinstance(per_operation, dict):  # DRF: {index: that one's errors}
+        return None
+    failed = sorted(index for index, found in per_operation.items() if isinstance(index, int) and found)
+    if not failed:
+        return None
+    answer = api_exception_handler(serializers.ValidationError(per_operation[failed[0]]), {})
+    return BatchFailed(failed[0], answer) if answer is not None else None
 
 
 class BatchView(StrictQueryParamsMixin, generics.GenericAPIView):
@@ -114,7 +140,8 @@ class BatchView(StrictQueryParamsMixin, generics.GenericAPIView):
 
         def run() -> Response:  # the body checked within: a key reused with another body is a 422 however it reads
             batch = BatchSerializer(data=request.data)
-            batch.is_valid(raise_exception=True)
+            if not batch.is_valid():
+                raise operation_error(batch.errors) or serializers.ValidationError(batch.errors)
             ids: dict[str, int] = {}
             results = []
             for index, operation in enumerate(batch.validated_data["operations"]):

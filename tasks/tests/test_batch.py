@@ -133,6 +133,9 @@ def test_a_list_deleted_with_its_tasks_in_a_batch_leaves_tombstones(alice: User,
         {"operations": [{"op": "create", "type": "task", "data": {"title": "x", "list_id": "ghost"}}]},
         {"operations": [{"op": "create", "type": "task", "data": "title"}]},
         {"operations": [{"op": "create", "type": "task", "surprise": 1}]},
+        {"operations": [{"op": "create", "type": "task", "temp_id": 5, "data": {"title": "x"}}]},
+        {"operations": [{"op": "update", "type": "task", "id": 1, "if_match": 5, "data": {}}]},
+        {"operations": [{"op": "delete", "type": "task", "id": 1, "data": {"x": 1}}]},
         {"operations": "all of them"},
     ],
 )
@@ -152,3 +155,28 @@ def test_a_batch_of_100_writes_is_one_transaction(alice: User, alice_client: API
     operations[-1] = {"op": "update", "type": "task", "id": "t98", "data": {"title": "last"}}
     assert batch(alice_client, *operations).status_code == 200
     assert Task.objects.filter(owner=alice).count() == 99
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "field"),
+    [
+        ({"op": "upsert", "type": "task", "data": {}}, "invalid", "op"),
+        ({"op": "create", "type": "task", "temp_id": "a b", "data": {"title": "x"}}, "invalid", "temp_id"),
+        ({"op": "create", "type": "task", "temp_id": 7, "data": {"title": "x"}}, "invalid", "temp_id"),
+        ({"op": "delete", "type": "task", "id": 1, "tasks": "delete"}, "invalid", "tasks"),
+        ({"op": "delete", "type": "task", "id": 1, "data": {"x": 1}}, "invalid", "data"),
+        ({"op": "create", "type": "task", "data": {"title": "x"}, "surprise": 1}, "unknown_field", "surprise"),
+    ],
+)
+def test_an_operation_whose_own_members_are_wrong_is_named_by_its_index_as_any_failed_operation(
+    alice: User, alice_client: APIClient, operation: dict[str, Any], code: str, field: str
+) -> None:
+    good = {"op": "create", "type": "task", "data": {"title": "fine"}}
+    for index in (0, 3):
+        response = batch(alice_client, *([good] * index), operation, good)
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert (body["index"], body["code"]) == (index, code)
+        assert body["detail"].startswith(f"operations[{index}]: {field}")
+        assert field in body["errors"]
+    assert not Task.objects.exists()
