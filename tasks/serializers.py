@@ -173,16 +173,38 @@ def clean_tags(value: list[str]) -> list[str]:
 class StrictFieldsMixin:
     """A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-    thing. Read-only fields are known: clients may send back what they read, and it is ignored."""
+    thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+    unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+    before any value is checked."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(str(name) for name in data if name not in self.fields)  # type: ignore[attr-defined]
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")] for name in unknown}
-                )
+        unknown = unknown_members(self, data)
+        if unknown:
+            raise serializers.ValidationError(unknown)
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def unknown_members(serializer: Any, data: Any) -> dict[Any, Any]:
+    """The members of `data` that `serializer` (a StrictFieldsMixin) does not know, as its errors would name them,
+    and those of the objects nested in it that are read by StrictFieldsMixin serializers too."""
+    if not isinstance(data, Mapping):
+        return {}
+    found: dict[Any, Any] = {}
+    fields = serializer.fields
+    for name, value in data.items():
+        field = fields.get(name)
+        if field is None:
+            found[str(name)] = [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+        elif isinstance(field, StrictFieldsMixin):
+            nested = unknown_members(field, value)
+            if nested:
+                found[name] = nested
+        elif isinstance(field, serializers.ListSerializer) and isinstance(field.child, StrictFieldsMixin):
+            items = enumerate(value if isinstance(value, list) else [])
+            listed = {index: errors for index, item in items if (errors := unknown_members(field.child, item))}
+            if listed:
+                found[name] = listed
+    return dict(sorted(found.items(), key=lambda item: str(item[0])))
 
 
 class FieldsOncePerClassMixin:

@@ -201,3 +201,29 @@ def test_concurrent_imports_of_one_list_name_never_fail_or_duplicate_it(
     assert statuses == [201] * 5
     assert TaskList.objects.filter(owner=bob).count() == 1
     assert Task.objects.filter(owner=bob).count() == 5
+
+
+@pytest.mark.parametrize(
+    ("break_it", "errors"),
+    [
+        (lambda d: d["lists"][0].update(foo=1), {"lists": {"0": {"foo": ["Unknown field."]}}}),
+        (lambda d: d["tasks"][1].update(foo=1), {"tasks": {"1": {"foo": ["Unknown field."]}}}),
+        (
+            lambda d: recurring(d)["recurrence"].update(byday=["MO"]),
+            {"tasks": {"1": {"recurrence": {"byday": ["Unknown field."]}}}},  # populate: the second is recurring
+        ),
+        (lambda d: d.update(extra=[]), {"extra": ["Unknown field."]}),
+    ],
+)
+def test_an_unknown_member_anywhere_in_a_document_is_refused_first_on_its_own(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient, break_it: Any, errors: Any
+) -> None:
+    populate(alice_client)
+    document = copy.deepcopy(alice_client.get("/api/export").json())
+    break_it(document)
+    document["tasks"][0]["title"] = ""  # a value wrong too: named once the members are known
+    document["lists"][0]["color"] = "not a color"
+    response = bob_client.post("/api/import", document, format="json")
+    assert response.status_code == 400, response.content
+    assert (response.json()["code"], response.json()["errors"]) == ("unknown_field", errors)
+    assert not Task.objects.filter(owner=bob).exists()
