@@ -43,6 +43,13 @@ def in_range(moment: datetime) -> bool:
     return True
 
 
+def due_in_range(moment: datetime) -> bool:
+    """Whether an aware date-time can be a due date: strictly between the first and the last instant of years
+    1-9999, which stand for "no due date" where a list sorts by it (`due_sort_key`): a task due at either
+    would sort among the tasks without one."""
+    return in_range(moment) and EARLIEST < moment < LATEST
+
+
 def parse_iso_date(value: Any) -> date:
     """A calendar date written YYYY-MM-DD, and only so."""
     if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value):

@@ -14,7 +14,7 @@ from typing import Any
 
 from dateutil import rrule
 
-from tasks.datetimes import in_range
+from tasks.datetimes import due_in_range
 
 FREQUENCIES = ("daily", "weekly", "monthly", "yearly")
 MAX_INTERVAL = 365
@@ -128,7 +128,7 @@ class Rule:
             following = rule.occurrence(1)
         except (OverflowError, ValueError):
             return None, rule
-        if (rule.until is not None and following.date() > rule.until) or not in_range(following):
+        if (rule.until is not None and following.date() > rule.until) or not due_in_range(following):
             return None, rule
         return following, rule
 
@@ -159,7 +159,7 @@ class Rule:
                 found = self.occurrence(k)
         except (OverflowError, ValueError):  # beyond year 9999: datetime arithmetic overflows, replace() refuses
             return None
-        if (self.until is not None and found.date() > self.until) or not in_range(found):
+        if (self.until is not None and found.date() > self.until) or not due_in_range(found):
             return None
         return found
 

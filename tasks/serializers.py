@@ -17,7 +17,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
-from tasks.datetimes import DateTimeRejected, parse_aware_datetime, parse_iso_date
+from tasks.datetimes import DateTimeRejected, due_in_range, parse_aware_datetime, parse_iso_date
 from tasks.models import (
     DESCRIPTION_MAX_LENGTH,
     LIST_NAME_MAX_LENGTH,
@@ -333,6 +333,20 @@ class AwareDateTimeField(serializers.DateTimeField):
             raise serializers.ValidationError(str(e), code=e.code) from None
 
 
+class DueDateTimeField(AwareDateTimeField):
+    """A due date (or a reminder): an aware date-time, but not the first or the last instant of years 1-9999,
+    which sort the tasks without a due date (tasks.datetimes.due_in_range)."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        moment = super().to_internal_value(value)
+        if not due_in_range(moment):
+            raise serializers.ValidationError(
+                "The date must fall after 0001-01-01T00:00:00Z and before 9999-12-31T23:59:59.999999Z.",
+                code="out_of_range",
+            )
+        return moment
+
+
 class StrictDateField(serializers.DateField):
     """A date as YYYY-MM-DD, and only that: DRF would also read 20270601 or 2027-W22-6."""
 
@@ -415,8 +429,8 @@ class TaskSerializer(FieldsOncePerClassMixin, StrictFieldsMixin, serializers.Mod
         required=False,
         help_text="Up to 20 tags of up to 50 characters; trimmed, case-insensitively unique, order kept.",
     )
-    due_at = AwareDateTimeField(required=False, allow_null=True)
-    remind_at = AwareDateTimeField(required=False, allow_null=True, help_text="Not after due_at.")
+    due_at = DueDateTimeField(required=False, allow_null=True)
+    remind_at = DueDateTimeField(required=False, allow_null=True, help_text="Not after due_at.")
     recurrence = RecurrenceSerializer(required=False, allow_null=True, help_text="Needs a due_at.")
     completed = StrictBooleanField(required=False)
     list_id = StrictIntegerField(

@@ -27,7 +27,7 @@ from tasks.changes import (
     tell,
     told_in_statement,
 )
-from tasks.datetimes import in_range
+from tasks.datetimes import due_in_range
 from tasks.models import (
     MAX_DEPTH,
     IdempotencyRecord,
@@ -419,7 +419,7 @@ def _shifted(moment: datetime | None, shift: Any) -> datetime | None:
         moved = moment + shift
     except OverflowError:
         return None
-    return moved if in_range(moved) else None
+    return moved if due_in_range(moved) else None
 
 
 def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:

@@ -39,6 +39,7 @@ from tasks.serializers import (
     PRIORITY_LABELS,
     AwareDateTimeField,
     ColorField,
+    DueDateTimeField,
     PriorityField,
     RecurrenceSerializer,
     StrictBooleanField,
@@ -157,8 +158,8 @@ class ImportedTask(StrictFieldsMixin, serializers.Serializer):
     completed_at = AwareDateTimeField(allow_null=True, required=False)
     priority = PriorityField(required=False)
     tags = serializers.ListField(child=StrictCharField(max_length=TAG_MAX_LENGTH), max_length=MAX_TAGS, required=False)
-    due_at = AwareDateTimeField(allow_null=True, required=False)
-    remind_at = AwareDateTimeField(allow_null=True, required=False)
+    due_at = DueDateTimeField(allow_null=True, required=False)
+    remind_at = DueDateTimeField(allow_null=True, required=False)
     recurrence = ImportedRule(allow_null=True, required=False)
     position = OrderKeyInput(max_length=ORDER_KEY_MAX_LENGTH, required=False)
     created_at = AwareDateTimeField(required=False)

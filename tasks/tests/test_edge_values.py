@@ -19,7 +19,9 @@ OUT_OF_RANGE = [
     "9999-12-31T23:59:59-01:00",  # year 10000 in UTC
 ]
 BAD_OFFSETS = ["2026-12-01T09:00:00+16:00", "2026-12-01T09:00:00-23:59", "2026-12-01T09:00:00+23:59"]
-EXTREMES_THAT_FIT = ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00-15:59", "9999-12-31T23:59:59.999999Z"]
+EXTREMES_THAT_FIT = ["0001-01-01T00:00:00.000001Z", "0001-01-01T00:00:00-15:59", "9999-12-31T23:59:59.999998Z"]
+# The first and last instants of years 1-9999 sort the tasks without a due date: no task is due at either.
+SORTS_NO_DUE_DATE = ["0001-01-01T00:00:00Z", "0001-01-01T01:00:00+01:00", "9999-12-31T23:59:59.999999Z"]
 
 
 def assert_field_refused(response: Any, field: str, code: str = "invalid") -> None:
@@ -241,3 +243,40 @@ def test_the_rfc_3339_variants_are_read(value: str, utc: str, alice: User, alice
     assert response.status_code == 201, response.json()
     assert response.json()["due_at"] == utc
     assert Task.objects.get().due_at == datetime.fromisoformat(utc)
+
+
+@pytest.mark.parametrize("value", SORTS_NO_DUE_DATE)
+@pytest.mark.parametrize("field", ["due_at", "remind_at"])
+def test_the_first_and_last_instants_are_a_400_as_they_sort_the_tasks_without_a_due_date(
+    field: str, value: str, alice: User, alice_client: APIClient
+) -> None:
+    response = alice_client.post("/api/tasks", {"title": "Edge", field: value}, format="json")
+    assert_field_refused(response, field)
+    assert "after 0001-01-01T00:00:00Z and before 9999-12-31T23:59:59.999999Z" in response.json()["errors"][field][0]
+    assert not Task.objects.exists()
+
+
+def test_tasks_without_a_due_date_sort_last_either_way_beside_the_extreme_dates(
+    alice: User, alice_client: APIClient
+) -> None:
+    titles = {}
+    for title, due_at in [
+        ("no due, old", None),
+        ("latest", "9999-12-31T23:59:59.999998Z"),
+        ("earliest", "0001-01-01T00:00:00.000001Z"),
+        ("no due, new", None),
+    ]:
+        titles[alice_client.post("/api/tasks", {"title": title, "due_at": due_at}, format="json").json()["id"]] = title
+    for sort, expected in [
+        ("due", ["earliest", "latest", "no due, old", "no due, new"]),
+        ("-due", ["latest", "earliest", "no due, new", "no due, old"]),
+    ]:
+        listed = [task["title"] for task in alice_client.get("/api/tasks", {"sort": sort}).json()]
+        assert listed == expected, sort
+        page = alice_client.get("/api/tasks", {"sort": sort, "limit": 1})
+        walked = [page.json()[0]["title"]]
+        while "next" in page.get("Link", ""):
+            url = page["Link"].split(";")[0].strip("<>")
+            page = alice_client.get(url)
+            walked.append(page.json()[0]["title"])
+        assert walked == expected, f"{sort}, a page at a time"
