@@ -333,9 +333,14 @@ def _decode(token: str, key: Any, algorithm: str, conf: AuthSettings) -> dict[st
             leeway=conf.leeway_seconds,
         )
     except ExpiredSignatureError as e:
-        raise TokenExpired(exp=_verified_claims_or_empty(token, key, algorithm).get("exp")) from e
+        claims = _verified_claims_or_empty(token, key, algorithm)
+        if claims:
+            _check_claims(claims)  # PyJWT reads `"exp": true` as 1, long expired: it is no number
+        raise TokenExpired(exp=claims.get("exp")) from e
     except ImmatureSignatureError as e:
         claims = _verified_claims_or_empty(token, key, algorithm)
+        if claims:
+            _check_claims(claims)  # `"nbf": true` likewise
         raise TokenNotYetValid(nbf=claims.get("nbf"), iat=claims.get("iat")) from e
     except InvalidIssuerError as e:
         got = _verified_claims_or_empty(token, key, algorithm).get("iss")

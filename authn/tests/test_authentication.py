@@ -280,3 +280,15 @@ def test_sub_a_database_cannot_store_is_refused(
     response = get_me(f"Bearer {token}")
     assert (response.status_code, response.json()["code"]) == (401, "token_claims_invalid")
     assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(("claim", "value"), [("exp", True), ("nbf", True), ("exp", False), ("iat", True)])
+def test_a_time_claim_that_is_a_boolean_is_an_invalid_claim_not_an_expired_token(
+    db: Any, signing_key: SigningKeyPair, claims_for: Callable[..., dict], claim: str, value: bool
+) -> None:
+    claims = claims_for(User(better_auth_id="booleans", email="x@example.com", name="X"))
+    claims[claim] = value
+    response = get_me(f"Bearer {signing_key.sign(claims)}")
+    assert (response.status_code, response.json()["code"]) == (401, "token_claims_invalid")
+    assert claim in response.json()["detail"]
+    assert not User.objects.exists()

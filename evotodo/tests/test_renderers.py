@@ -67,7 +67,8 @@ def test_a_task_list_renders_as_drfs_renderer_would(alice: User, alice_client: A
     response = alice_client.get("/api/tasks")
     assert response.status_code == 200
     assert response.content == JSONRenderer().render(response.data)
-    assert [task["due_at"] for task in response.json()] == ["0001-01-01T00:00:00.000001Z", "9999-12-31T23:59:59.999998Z"]
+    extremes = ["0001-01-01T00:00:00.000001Z", "9999-12-31T23:59:59.999998Z"]
+    assert [task["due_at"] for task in response.json()] == extremes
     assert Task.objects.filter(owner=alice).count() == 2
 
 
