@@ -22,6 +22,17 @@ class RequestTooLarge(APIException):
     default_code = "request_too_large"
 
 
+class ContentEncodingUnsupported(APIException):
+    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    default_detail = "Send the body without a Content-Encoding: gzip and the others are not read here."
+    default_code = "unsupported_content_encoding"
+
+
+# Digits an integer of a body may have: more is past every field's range (Python itself refuses 4 300 and more,
+# with a message about its own settings).
+MAX_INTEGER_DIGITS = 64
+
+
 def too_large_message(limit: int) -> str:
     return f"The request body is larger than the limit of {limit} bytes."
 
@@ -65,6 +76,11 @@ class BoundedJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
         limit = settings.API_MAX_BODY_BYTES
         request = (parser_context or {}).get("request")
+        if request is not None and request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() not in (
+            "",
+            "identity",
+        ):
+            raise ContentEncodingUnsupported()  # a compressed body read as if it were JSON would be nonsense
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
             raise RequestTooLarge(too_large_message(limit))
@@ -80,6 +96,7 @@ class BoundedJSONParser(JSONParser):
                 body.decode("utf-8"),
                 parse_constant=_reject_constant,
                 parse_float=_finite_float,
+                parse_int=_bounded_int,
                 object_pairs_hook=_unique_members,
             )
         except UnicodeDecodeError as e:
@@ -95,6 +112,12 @@ class BoundedJSONParser(JSONParser):
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits is past the range of every field")
+    return int(text)
 
 
 def _finite_float(text: str) -> float:

@@ -83,6 +83,40 @@ def test_numbers_past_a_doubles_range_are_400_even_in_ignored_members(
     assert not Task.objects.exists()
 
 
+@pytest.mark.parametrize("digits", [65, 4300, 5000, 100_000])
+def test_an_integer_of_too_many_digits_is_a_400_that_names_no_python_setting(
+    digits: int, alice: User, alice_client: APIClient
+) -> None:
+    for number in (b"7" * digits, b"-" + b"7" * digits):
+        response = post_raw(alice_client, b'{"title": "x", "list_id": ' + number + b"}")
+        assert_refused(response, 400, "parse_error")
+        assert f"{digits} digits" in response.json()["detail"]
+        assert "sys." not in response.json()["detail"]
+
+
+def test_an_integer_of_64_digits_reaches_validation(alice: User, alice_client: APIClient) -> None:
+    response = post_raw(alice_client, b'{"title": "x", "list_id": ' + b"9" * 64 + b"}")
+    assert_refused(response, 400, "invalid")
+    assert "list_id" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP", "x-unknown", "gzip, identity"])
+def test_a_body_with_a_content_encoding_is_a_415_and_creates_nothing(
+    encoding: str, alice: User, alice_client: APIClient
+) -> None:
+    response = alice_client.generic(
+        "POST", "/api/tasks", b'{"title": "x"}', content_type="application/json", HTTP_CONTENT_ENCODING=encoding
+    )
+    assert_refused(response, 415, "unsupported_content_encoding")
+
+
+def test_a_body_with_the_identity_encoding_is_read(alice: User, alice_client: APIClient) -> None:
+    response = alice_client.generic(
+        "POST", "/api/tasks", b'{"title": "x"}', content_type="application/json", HTTP_CONTENT_ENCODING="identity"
+    )
+    assert response.status_code == 201
+
+
 def test_numbers_within_a_doubles_range_still_parse(alice: User, alice_client: APIClient) -> None:
     response = post_raw(alice_client, b'{"title": "x", "id": 1.7976931348623157e308, "created_at": -5e-324}')
     assert response.status_code == 201

@@ -825,7 +825,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         BatchRequest: {
             operations: components["schemas"]["OperationRequest"][];
@@ -876,7 +878,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         ImportDocument: {
             format: components["schemas"]["FormatEnum"];
@@ -889,7 +893,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         ImportDocumentRequest: {
             format: components["schemas"]["FormatEnum"];
@@ -902,7 +908,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         ImportedList: {
             /** Format: int64 */
@@ -917,7 +925,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         ImportedListRequest: {
             /** Format: int64 */
@@ -975,7 +985,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         ImportedTask: {
             /** Format: int64 */
@@ -1003,7 +1015,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         ImportedTaskRequest: {
             /** Format: int64 */
@@ -1092,7 +1106,9 @@ export interface components {
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
          *     (`"done": true`, `{"complete": true}`) never passes for a request that changes nothing, or the wrong
-         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored.
+         *     thing. Read-only fields are known: clients may send back what they read, and it is ignored. The members
+         *     unknown anywhere in the body (in a nested object, in an array's objects) are refused first, on their own,
+         *     before any value is checked.
          */
         OperationRequest: {
             op: components["schemas"]["OpEnum"];
@@ -1576,7 +1592,7 @@ export interface components {
          * @description Stable, machine-readable reason, e.g. token_expired. New codes may be added: keep a default branch.
          * @enum {string}
          */
-        ErrorCode: "auth_unavailable" | "authentication_failed" | "authorization_header_invalid" | "bad_request" | "body_malformed" | "conflict" | "csrf_failed" | "cycle" | "database_unavailable" | "idempotency_key_reused" | "invalid" | "length_required" | "list_not_empty" | "method_not_allowed" | "not_acceptable" | "not_authenticated" | "not_found" | "parse_error" | "permission_denied" | "precondition_failed" | "repeated_parameter" | "request_too_large" | "rotation_in_progress" | "server_error" | "sync_token_expired" | "sync_token_invalid" | "sync_window_expired" | "throttled" | "token_algorithm_not_allowed" | "token_audience_invalid" | "token_claims_invalid" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_unknown" | "token_malformed" | "token_not_valid" | "token_not_yet_valid" | "token_signature_invalid" | "too_deep" | "too_many_lists" | "too_many_webhooks" | "unknown_field" | "unknown_parameter" | "unsupported_media_type" | "user_inactive" | "user_mismatch" | "webhook_inactive";
+        ErrorCode: "auth_unavailable" | "authentication_failed" | "authorization_header_invalid" | "bad_request" | "body_malformed" | "conflict" | "csrf_failed" | "cycle" | "database_unavailable" | "idempotency_key_reused" | "invalid" | "length_required" | "list_not_empty" | "method_not_allowed" | "not_acceptable" | "not_authenticated" | "not_found" | "parse_error" | "permission_denied" | "precondition_failed" | "repeated_parameter" | "request_too_large" | "rotation_in_progress" | "server_error" | "sync_token_expired" | "sync_token_invalid" | "sync_window_expired" | "throttled" | "token_algorithm_not_allowed" | "token_audience_invalid" | "token_claims_invalid" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_unknown" | "token_malformed" | "token_not_valid" | "token_not_yet_valid" | "token_signature_invalid" | "too_deep" | "too_many_lists" | "too_many_webhooks" | "unknown_field" | "unknown_parameter" | "unsupported_content_encoding" | "unsupported_media_type" | "user_inactive" | "user_mismatch" | "webhook_inactive";
         /**
          * @description `{"freq": "daily|weekly|monthly|yearly", "interval": 1..365, "until": date|null}`.
          *
