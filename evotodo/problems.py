@@ -9,6 +9,7 @@ error, or a request that did not ask, is handed on untouched: clients of the pla
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, ClassVar
 
 from django.http import HttpResponse
@@ -28,17 +29,28 @@ TITLES = {
 }
 
 
+# A media range's weight of zero: `;q=0`, `;q=0.0`, `; Q = 0.000`.
+REFUSED = re.compile(r";\s*q\s*=\s*0(?:\.0{0,3})?\s*(?:;|$)", re.IGNORECASE)
+
+
 def asks_for_problems(accept: str) -> bool:
-    """`Accept` lists application/problem+json with a weight above 0."""
+    """`Accept` lists application/problem+json with a weight above 0 and not below the weight it gives plain
+    JSON (`application/json`, else `application/*`, else `*/*`; none of them: 0): a client that prefers JSON
+    (`application/problem+json;q=0.1, application/json`) gets its errors as JSON."""
+    if PROBLEM_JSON not in accept.lower():
+        return False
+    weights: dict[str, float] = {}
     for item in accept.split(","):
         media_type, *parameters = (part.strip() for part in item.split(";"))
-        if media_type.lower() == PROBLEM_JSON:
-            weights = [p.split("=", 1)[1] for p in parameters if p.replace(" ", "").lower().startswith("q=")]
-            try:
-                return not weights or float(weights[0]) > 0
-            except ValueError:
-                return True
-    return False
+        given = [p.split("=", 1)[1].strip() for p in parameters if p.replace(" ", "").lower().startswith("q=")]
+        try:
+            weight = float(given[0]) if given else 1.0
+        except ValueError:
+            weight = 1.0  # an unreadable weight counts as none given
+        weights.setdefault(media_type.lower(), weight)  # the first mention of a type counts
+    problems = weights.get(PROBLEM_JSON, 0.0)
+    json_weight = next((weights[name] for name in ("application/json", "application/*", "*/*") if name in weights), 0.0)
+    return problems > 0 and problems >= json_weight
 
 
 def problem_type(code: str) -> str:
@@ -115,8 +127,11 @@ class ProblemAwareContentNegotiation(DefaultContentNegotiation):
         # DRF's split, written out so that the header is read once, without the empty elements of a list
         # (`Accept: ,` or `application/json,`), which RFC 9110 (5.6.1) says to ignore: an Accept header with
         # nothing in it is one that restricts nothing, as no header (DRF answered a 406).
+        # A media range of weight 0 is one the client refuses (RFC 9110 12.4.2), which DRF's negotiation would
+        # still serve: left out, so that `Accept: application/json;q=0` alone is a 406.
         header = request.META.get("HTTP_ACCEPT", "")
-        accepts = [token for token in (element.strip() for element in header.split(",")) if token] or ["*/*"]
-        if PROBLEM_JSON in header.lower():  # media types ignore case (RFC 9110)
+        given = [token for token in (element.strip() for element in header.split(",")) if token]
+        accepts = [token for token in given if not REFUSED.search(token)] if given else ["*/*"]
+        if asks_for_problems(header):
             accepts.append("application/json")
         return accepts

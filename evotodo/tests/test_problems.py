@@ -62,6 +62,26 @@ def test_a_refused_weight_of_zero_is_not_asking_for_problems(db: Any) -> None:
     assert response.json() == {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
 
 
+@pytest.mark.parametrize(
+    ("accept", "problem"),
+    [
+        ("application/problem+json;q=0.1, application/json", False),  # JSON preferred
+        ("application/json;q=0.9, application/problem+json;q=0.5", False),
+        ("application/problem+json;q=0.5, */*;q=0.8", False),
+        ("application/problem+json;q=0.5, application/*;q=0.4", True),
+        ("application/json, application/problem+json", True),  # equal weights: problems, as the README says
+        ("application/problem+json, application/json;q=0.5", True),
+        ("application/problem+json;q=abc, application/json", True),  # an unreadable weight counts as 1
+        ("application/problem+json;q=0.001", True),
+    ],
+)
+def test_problems_are_chosen_by_their_weight_against_plain_json(db: Any, accept: str, problem: bool) -> None:
+    response = APIClient().get("/api/tasks", HTTP_ACCEPT=accept)
+    assert response.status_code == 401
+    expected = "application/problem+json" if problem else "application/json"
+    assert response["Content-Type"] == expected
+
+
 def test_no_token_is_a_401_problem_with_the_challenge(db: Any) -> None:
     response = APIClient().get("/api/tasks", HTTP_ACCEPT="application/problem+json")
     problem = assert_problem(response, 401, "not_authenticated")
@@ -215,6 +235,22 @@ def test_an_accept_header_of_only_unacceptable_types_and_empty_elements_is_a_406
     response = alice_client.get("/api/tasks", HTTP_ACCEPT="text/csv, ,")
     assert response.status_code == 406
     assert response.json()["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json;q=0", "application/json; Q = 0.000", "application/problem+json;q=0, text/csv"]
+)
+def test_a_media_type_refused_with_a_weight_of_zero_is_not_served(alice_client: Any, accept: str) -> None:
+    response = alice_client.get("/api/tasks", HTTP_ACCEPT=accept)
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json;q=0.01", "text/csv;q=0, application/json", "application/json;q=0.0001"]
+)
+def test_a_weight_above_zero_is_served(alice_client: Any, accept: str) -> None:
+    assert alice_client.get("/api/tasks", HTTP_ACCEPT=accept).status_code == 200
 
 
 def test_an_unacceptable_accept_header_is_a_406_every_time(alice_client: Any) -> None:
