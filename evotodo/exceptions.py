@@ -29,7 +29,7 @@ class DatabaseUnavailable(exceptions.APIException):
 def _first_message(detail: Any, prefix: str = "") -> str:
     if isinstance(detail, dict):
         for key, value in detail.items():
-            label = key if key != "non_field_errors" else ""
+            label = str(key) if key != "non_field_errors" else ""  # an array's first item is 0: named too
             return _first_message(value, f"{prefix}.{label}" if prefix and label else prefix or label)
     if isinstance(detail, list) and detail:
         return _first_message(detail[0], prefix)

@@ -92,9 +92,12 @@ class BatchSerializer(StrictFieldsMixin, serializers.Serializer):
     operations = Operation(many=True, allow_empty=False, max_length=MAX_OPERATIONS)
 
     def validate_operations(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        named = [op["temp_id"] for op in value if "temp_id" in op]
-        if len(set(named)) != len(named):
-            raise serializers.ValidationError("A temp_id names one create.")
+        named: set[str] = set()
+        for index, operation in enumerate(value):
+            if "temp_id" in operation:
+                if operation["temp_id"] in named:  # the operation that names it again is the one at fault
+                    raise serializers.ValidationError({index: {"temp_id": ["A temp_id names one create."]}})
+                named.add(operation["temp_id"])
         return value
 
 

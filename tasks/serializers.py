@@ -134,10 +134,15 @@ def task_row_json(row: Sequence[Any], user_id: str, zone: tzinfo) -> dict[str, A
     }
 
 
+# Letters and symbols that show nothing: Unicode's default-ignorable Hangul fillers, the blank Braille pattern,
+# the object replacement character and the musical null notehead (the categories alone call them visible).
+BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\ufffc\U0001d159")
+
+
 def shows_something(value: str) -> bool:
     """Whether the text has a visible character: a letter, digit, punctuation or symbol, not only spaces, marks or
-    invisible characters (a zero-width space, a direction mark)."""
-    return any(unicodedata.category(char)[0] in "LNPS" for char in value)
+    invisible characters (a zero-width space, a direction mark, a Hangul filler)."""
+    return any(unicodedata.category(char)[0] in "LNPS" and char not in BLANK_LOOKING for char in value)
 
 
 def clean_title(value: str) -> str:
@@ -402,7 +407,7 @@ class RecurrenceSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
     def validate_byweekday(self, value: list[str] | None) -> list[str] | None:
-        if value is not None and len(set(value)) != len(value):
+        if value is not None and len({day.lstrip("+") for day in value}) != len(value):  # +1MO is 1MO
             raise serializers.ValidationError("Give each weekday once.", code="invalid")
         return value
 

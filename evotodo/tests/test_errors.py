@@ -201,3 +201,12 @@ def test_a_head_is_answered_without_a_body_and_with_the_length_of_its_get(alice:
     assert (head_status, head_body) == ("200 OK", b"")
     assert head_headers["Content-Length"] == headers["Content-Length"]
     assert head_headers["Content-Type"] == headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(("tags", "where"), [(["", "ok"], "tags.0"), (["ok", ""], "tags.1")])
+def test_an_error_in_an_arrays_first_item_names_its_index_as_any_other(
+    alice: Any, alice_client: Any, tags: list[str], where: str
+) -> None:
+    response = alice_client.post("/api/tasks", {"title": "t", "tags": tags}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{where}: ")

@@ -180,3 +180,16 @@ def test_an_operation_whose_own_members_are_wrong_is_named_by_its_index_as_any_f
         assert body["detail"].startswith(f"operations[{index}]: {field}")
         assert field in body["errors"]
     assert not Task.objects.exists()
+
+
+def test_a_temp_id_named_twice_is_the_fault_of_the_operation_that_names_it_again(
+    alice: User, alice_client: APIClient
+) -> None:
+    make = {"op": "create", "type": "task", "temp_id": "d", "data": {"title": "x"}}
+    other = {"op": "create", "type": "task", "data": {"title": "y"}}
+    response = batch(alice_client, other, make, other, make)
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["index"], body["code"]) == (3, "invalid")
+    assert body["detail"] == "operations[3]: temp_id: A temp_id names one create."
+    assert not Task.objects.exists()

@@ -118,8 +118,10 @@ def instant_of(field: str, value: Any) -> int | None:
 
 
 def shows_something(text: str) -> bool:
-    """A letter, digit, punctuation or symbol somewhere: not only spaces, marks or invisible characters."""
-    return any(unicodedata.category(char)[0] in "LNPS" for char in text)
+    """A letter, digit, punctuation or symbol somewhere: not only spaces, marks or invisible characters, nor the
+    letters and symbols that show nothing (Hangul fillers, the blank Braille pattern, U+FFFC, U+1D159)."""
+    blank = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0xFFFC, 0x1D159}
+    return any(unicodedata.category(char)[0] in "LNPS" and ord(char) not in blank for char in text)
 
 
 def expected_tags(value: Any) -> list[str]:

@@ -85,6 +85,7 @@ def test_counted_from_completion_the_next_one_follows_the_day_it_was_done(alice:
         {"freq": "weekly", "byweekday": []},
         {"freq": "monthly", "byweekday": ["6MO"]},
         {"freq": "monthly", "byweekday": ["MO", "1TU"]},  # weekdays and numbered weekdays, not both
+        {"freq": "monthly", "byweekday": ["1MO", "+1MO"]},  # the same day twice
         {"freq": "yearly", "byweekday": ["-1FR", "SA"]},
         {"freq": "daily", "count": 0},
         {"freq": "daily", "count": 1001},

@@ -145,7 +145,21 @@ def test_the_tags_endpoint_takes_no_parameters(alice: User, alice_client: APICli
     assert_unknown(alice_client.get("/api/tags", {"sort": "name"}), "sort", code="unknown_parameter")
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", "\u202e", " \u200b\u200d ", "\u0301", "\ufeff"])
+@pytest.mark.parametrize(
+    "invisible",
+    [
+        "\u200b",
+        "\u202e",
+        " \u200b\u200d ",
+        "\u0301",
+        "\ufeff",
+        "\u3164",
+        "\u115f\u1160",
+        "\uffa0",
+        "\u2800",
+        "\u200b\u3164",
+    ],
+)
 def test_a_title_or_tag_of_only_invisible_characters_is_a_400_and_creates_nothing(
     alice: User, alice_client: APIClient, invisible: str
 ) -> None:
