@@ -16,6 +16,7 @@ from fractional_indexing import FIError, validate_order_key
 from rest_framework import serializers
 
 from authn.models import User
+from evotodo.queries import update_rows
 from tasks.changes import Change, list_saved, task_saved, tell
 from tasks.list_services import TooManyLists
 from tasks.models import (
@@ -105,6 +106,8 @@ def export_document(owner: User) -> dict[str, Any]:
                 else None,
                 "position": task.position,
                 "created_at": iso_datetime(task.created_at, zone),
+                # A completed recurring task's next occurrence, which it made: completing it again makes none.
+                "next_id": task.next_occurrence_id,
             }
             for task in tasks
         ],
@@ -163,6 +166,7 @@ class ImportedTask(StrictFieldsMixin, serializers.Serializer):
     recurrence = ImportedRule(allow_null=True, required=False)
     position = OrderKeyInput(max_length=ORDER_KEY_MAX_LENGTH, required=False)
     created_at = AwareDateTimeField(required=False)
+    next_id = StrictIntegerField(min_value=1, max_value=MAX_ID, allow_null=True, required=False)
 
     def validate_title(self, value: str) -> str:
         return clean_title(value)
@@ -223,6 +227,16 @@ class ImportDocument(StrictFieldsMixin, serializers.Serializer):
                     )
                 seen.add(current)
                 current = tasks[current].get("parent_id")
+        following: set[int] = set()
+        for index, task in enumerate(attrs["tasks"]):
+            next_id = task.get("next_id")
+            if next_id is None:
+                continue
+            if next_id not in tasks or next_id == task["id"]:
+                raise serializers.ValidationError({"tasks": {index: {"next_id": ["No other task of this document."]}}})
+            if next_id in following:
+                raise serializers.ValidationError({"tasks": {index: {"next_id": ["Another task's next already."]}}})
+            following.add(next_id)
         return attrs
 
 
@@ -300,6 +314,11 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
             number += 1
             tasks[item["id"]] = task
             told.append(task_saved(task, "created"))
+        # Each completed occurrence keeps its link to the next it made (both are created by now).
+        linked = [item for item in document["tasks"] if item.get("next_id") is not None]
+        for item in linked:
+            tasks[item["id"]].next_occurrence = tasks[item["next_id"]]
+        update_rows(Task, [tasks[item["id"]] for item in linked], ["next_occurrence"])
         TaskTag.objects.bulk_create(
             TaskTag(task=task, owner=owner, key=tag.casefold(), name=tag)
             for task in tasks.values()

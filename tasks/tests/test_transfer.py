@@ -60,6 +60,7 @@ def without_ids(document: dict[str, Any]) -> dict[str, Any]:
                 "id": tasks[item["id"]],
                 "list_id": lists.get(item["list_id"]),
                 "parent_id": tasks.get(item["parent_id"]),
+                "next_id": tasks.get(item["next_id"]),
             }
             for item in document["tasks"]
         ],
@@ -226,4 +227,46 @@ def test_an_unknown_member_anywhere_in_a_document_is_refused_first_on_its_own(
     response = bob_client.post("/api/import", document, format="json")
     assert response.status_code == 400, response.content
     assert (response.json()["code"], response.json()["errors"]) == ("unknown_field", errors)
+    assert not Task.objects.filter(owner=bob).exists()
+
+
+def test_a_completed_occurrence_imported_keeps_its_next_so_completing_it_again_makes_no_second(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    first = create(
+        alice_client, "/api/tasks", title="Water plants", due_at="2027-01-01T09:00:00Z", recurrence={"freq": "weekly"}
+    )
+    alice_client.patch(f"/api/tasks/{first['id']}/complete")
+    document = alice_client.get("/api/export").json()
+    assert [item["next_id"] for item in document["tasks"]] == [document["tasks"][1]["id"], None]
+    assert bob_client.post("/api/import", document, format="json").status_code == 201
+    done = Task.objects.get(owner=bob, completed=True)
+    assert done.next_occurrence == Task.objects.get(owner=bob, completed=False)
+    for completed in (False, True):  # reopened and completed again
+        bob_client.patch(f"/api/tasks/{done.pk}/complete", {"completed": completed}, format="json")
+    assert Task.objects.filter(owner=bob, completed=False).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        (lambda d: d["tasks"][0].update(next_id=999_999), "No other task"),
+        (lambda d: d["tasks"][0].update(next_id=d["tasks"][0]["id"]), "No other task"),
+        (lambda d: d["tasks"][2].update(next_id=d["tasks"][1]["id"]), "Another task's next"),
+        (lambda d: d["tasks"][0].update(next_id="1"), "integer"),
+    ],
+)
+def test_a_next_that_is_not_another_task_of_the_document_is_a_400(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient, link: Any, message: str
+) -> None:
+    first = create(
+        alice_client, "/api/tasks", title="Water plants", due_at="2027-01-01T09:00:00Z", recurrence={"freq": "weekly"}
+    )
+    alice_client.patch(f"/api/tasks/{first['id']}/complete")
+    create(alice_client, "/api/tasks", title="Other")
+    document = alice_client.get("/api/export").json()
+    link(document)
+    response = bob_client.post("/api/import", document, format="json")
+    assert response.status_code == 400, response.content
+    assert message in response.json()["detail"]
     assert not Task.objects.filter(owner=bob).exists()

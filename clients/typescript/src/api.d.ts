@@ -1011,6 +1011,8 @@ export interface components {
             position: string;
             /** Format: date-time */
             created_at: string;
+            /** Format: int64 */
+            next_id: number | null;
         };
         /**
          * @description A body member that the serializer does not know is a 400 naming it (`unknown_field`), so that a typo
@@ -1047,6 +1049,8 @@ export interface components {
             position?: string;
             /** Format: date-time */
             created_at?: string;
+            /** Format: int64 */
+            next_id?: number | null;
         };
         /** @description In the sync feed: a list created or changed, as it is now. */
         ListChange: {
