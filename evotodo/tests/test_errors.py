@@ -172,7 +172,9 @@ def test_a_head_is_answered_without_a_body_and_with_the_length_of_its_get(alice:
     """Through the WSGI application itself (Django's test client drops a HEAD's body on its own)."""
     import io
 
+    from django.core.signals import request_finished, request_started
     from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
 
     application = get_wsgi_application()
 
@@ -191,7 +193,14 @@ def test_a_head_is_answered_without_a_body_and_with_the_length_of_its_get(alice:
             "wsgi.errors": io.StringIO(),
         }
         started: list[Any] = []
-        body = b"".join(application(environ, lambda status, headers, *_: started.append((status, dict(headers)))))
+        # As Django's test client does: the request's signals would close the test's database connection.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            body = b"".join(application(environ, lambda status, headers, *_: started.append((status, dict(headers)))))
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
         return started[0][0], started[0][1], body
 
     status, headers, body = call("GET")
