@@ -91,6 +91,8 @@ class BoundedJSONParser(JSONParser):
             # The client stopped sending (or gave up) before the end it announced: whatever arrived is not
             # the request it meant, even when it happens to be valid JSON.
             raise ParseError(f"The body ended after {len(body)} of the {declared} bytes its Content-Length declares.")
+        if body.startswith(b"\xef\xbb\xbf"):  # Python's own message would point at its decoder
+            raise ParseError("The body starts with a byte order mark (BOM): send the JSON without it.")
         try:
             data = json.loads(
                 body.decode("utf-8"),

@@ -117,6 +117,13 @@ def test_a_body_with_the_identity_encoding_is_read(alice: User, alice_client: AP
     assert response.status_code == 201
 
 
+def test_a_body_that_starts_with_a_byte_order_mark_is_a_400_that_says_so(alice: User, alice_client: APIClient) -> None:
+    response = post_raw(alice_client, b'\xef\xbb\xbf{"title": "x"}')
+    assert_refused(response, 400, "parse_error")
+    assert "byte order mark" in response.json()["detail"]
+    assert "utf-8-sig" not in response.json()["detail"]
+
+
 def test_numbers_within_a_doubles_range_still_parse(alice: User, alice_client: APIClient) -> None:
     response = post_raw(alice_client, b'{"title": "x", "id": 1.7976931348623157e308, "created_at": -5e-324}')
     assert response.status_code == 201
