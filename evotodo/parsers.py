@@ -76,10 +76,8 @@ class BoundedJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
         limit = settings.API_MAX_BODY_BYTES
         request = (parser_context or {}).get("request")
-        if request is not None and request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() not in (
-            "",
-            "identity",
-        ):
+        encoding = request.META.get("HTTP_CONTENT_ENCODING", "") if request is not None else ""
+        if encoding.strip().lower() not in ("", "identity"):
             raise ContentEncodingUnsupported()  # a compressed body read as if it were JSON would be nonsense
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
@@ -117,8 +115,9 @@ def _reject_constant(name: str) -> None:
 
 
 def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits is past the range of every field")
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_INTEGER_DIGITS:
+        raise ValueError(f"an integer of {digits} digits is past the range of every field")
     return int(text)
 
 

@@ -54,13 +54,9 @@ class BatchFailed(APIException):
         self.index, self.body = index, body
 
 
-class StrictRegexField(serializers.RegexField):
-    """A JSON string matching the pattern, and only a string: DRF would quietly turn 5 into "5"."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+class StrictRegexField(StrictCharField, serializers.RegexField):
+    """A JSON string matching the pattern, and only a string (StrictCharField's check): DRF would quietly turn 5
+    into "5"."""
 
 
 class Operation(StrictFieldsMixin, serializers.Serializer):
