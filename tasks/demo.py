@@ -15,7 +15,7 @@ from fractional_indexing import generate_n_keys_between
 
 from authn.models import User
 from tasks.changes import list_saved, task_saved, tell
-from tasks.models import Priority, Task, TaskList, TaskTag, list_name_key
+from tasks.models import Priority, Task, TaskList, TaskTag, list_name_key, tag_key
 from tasks.order_keys import time_key
 from tasks.recurrence import Rule
 from tasks.sync import claim_change_seq
@@ -149,7 +149,7 @@ def _insert(tasks: list[Task]) -> int:
     tell(task_saved(task, "created") for task in created)
     TaskTag.objects.bulk_create(
         [
-            TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag)
+            TaskTag(task=task, owner_id=task.owner_id, key=tag_key(tag), name=tag)
             for task in created
             for tag in task.tags
         ],

@@ -71,6 +71,13 @@ def list_name_key(name: str) -> str:
     return hashlib.sha256(unicodedata.normalize("NFKC", visible).casefold().encode()).hexdigest()
 
 
+def tag_key(tag: str) -> str:
+    """What tags compare by: the tag case-folded and canonically composed (Unicode's canonical caseless match),
+    so "Work" and "WORK" are one tag, and so are "café" typed composed (U+00E9) and decomposed ("e" and U+0301),
+    which look the same and which different keyboards and systems send."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", tag).casefold())
+
+
 class TaskList(models.Model):
     """A user's list of tasks ("Work", "Groceries"); a task in none is in the inbox."""
 

@@ -28,6 +28,7 @@ from tasks.models import (
     Priority,
     Task,
     TaskList,
+    tag_key,
 )
 from tasks.recurrence import FREQUENCIES, MAX_COUNT, MAX_INTERVAL, WEEKDAY, merged_rule, public_rule, rule_problems
 
@@ -162,15 +163,18 @@ def clean_list_name(value: str) -> str:
 
 
 def clean_tags(value: list[str]) -> list[str]:
-    """Tags as stored: case-insensitively unique, in the order given, each key fitting once case-folded."""
+    """Tags as stored: composed (NFC), unique by their keys (`tag_key`: case and composition aside) in the order
+    given, the first spelling kept, each key fitting the key's column."""
     tags, seen = [], set()
     for tag in value:
+        tag = unicodedata.normalize("NFC", tag)
         if not shows_something(tag):
             raise serializers.ValidationError("A tag needs a visible character.", code="blank")
-        if len(tag.casefold()) > TAG_MAX_LENGTH:  # "ß" folds to "ss": the key must fit too
+        key = tag_key(tag)
+        if max(len(tag), len(key)) > TAG_MAX_LENGTH:  # composing, or folding ("ß" is "ss"), can lengthen a tag
             raise serializers.ValidationError(f"{tag!r} is too long once case-folded.", code="max_length")
-        if tag.casefold() not in seen:
-            seen.add(tag.casefold())
+        if key not in seen:
+            seen.add(key)
             tags.append(tag)
     return tags
 

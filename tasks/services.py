@@ -37,6 +37,7 @@ from tasks.models import (
     TaskList,
     TaskTag,
     TaskTombstone,
+    tag_key,
 )
 from tasks.order_keys import UNSET, new_position, placed_key, rebalance
 from tasks.recurrence import Rule, merged_rule, rule_problems
@@ -196,8 +197,8 @@ def _lock(task: Task, if_match: str | None) -> tuple[Task, int]:
 
 
 def tag_keys(tags: Iterable[str]) -> list[str]:
-    """Tags compare case-insensitively: their keys are case-folded."""
-    return list(dict.fromkeys(tag.casefold() for tag in tags))
+    """The distinct keys of these tags (`tag_key`), in order."""
+    return list(dict.fromkeys(tag_key(tag) for tag in tags))
 
 
 def _set_tags(task: Task, *, new: bool = False) -> None:
@@ -206,7 +207,7 @@ def _set_tags(task: Task, *, new: bool = False) -> None:
         TaskTag.objects.filter(task=task).delete()
     if task.tags:
         TaskTag.objects.bulk_create(
-            [TaskTag(task=task, owner_id=task.owner_id, key=tag.casefold(), name=tag) for tag in task.tags]
+            [TaskTag(task=task, owner_id=task.owner_id, key=tag_key(tag), name=tag) for tag in task.tags]
         )
 
 
@@ -302,7 +303,7 @@ TAGS_FROM_INSERTED = (
 def _tags_beside(task: Task) -> list[tuple[str, list[Any]]]:
     if not task.tags:
         return []
-    return [(TAGS_FROM_INSERTED, [task.owner_id, [tag.casefold() for tag in task.tags], list(task.tags)])]
+    return [(TAGS_FROM_INSERTED, [task.owner_id, tag_keys(task.tags), list(task.tags)])]
 
 
 def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:

@@ -31,6 +31,7 @@ from tasks.models import (
     TaskList,
     TaskTag,
     list_name_key,
+    tag_key,
 )
 from tasks.order_keys import ORDER_KEY_MAX_LENGTH, key_after, time_key
 from tasks.recurrence import MAX_INTERVAL, Rule, public_rule, rule_problems
@@ -320,9 +321,7 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
             tasks[item["id"]].next_occurrence = tasks[item["next_id"]]
         update_rows(Task, [tasks[item["id"]] for item in linked], ["next_occurrence"])
         TaskTag.objects.bulk_create(
-            TaskTag(task=task, owner=owner, key=tag.casefold(), name=tag)
-            for task in tasks.values()
-            for tag in task.tags
+            TaskTag(task=task, owner=owner, key=tag_key(tag), name=tag) for task in tasks.values() for tag in task.tags
         )
         tell(told)
     return result

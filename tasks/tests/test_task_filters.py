@@ -45,6 +45,15 @@ def test_tag_filter_is_case_insensitive_and_any_by_default(planned: None, alice_
     assert sorted(found) == ["later", "overdue", "someday", "soon"]
 
 
+def test_tag_filter_finds_a_tag_however_it_is_composed(alice: User, alice_client: APIClient) -> None:
+    for title, tag in [("written composed", "caf\u00e9"), ("written decomposed", "CAFE\u0301")]:
+        assert alice_client.post("/api/tasks", {"title": title, "tags": [tag]}, format="json").status_code == 201
+    for query in ("caf\u00e9", "cafe\u0301", "CAF\u00c9"):
+        found = titles(alice_client.get("/api/tasks", {"tag": query}))
+        assert sorted(found) == ["written composed", "written decomposed"]
+    assert [(tag["name"], tag["count"]) for tag in alice_client.get("/api/tags").json()] == [("CAF\u00c9", 2)]
+
+
 def test_tag_mode_all_needs_every_tag(planned: None, alice_client: APIClient) -> None:
     assert titles(alice_client.get("/api/tasks?tag=work&tag=urgent&tag_mode=all")) == ["soon"]
 

@@ -73,6 +73,26 @@ def test_replacing_tags_replaces_their_keys(alice: User, alice_client: APIClient
     assert sorted(TaskTag.objects.values_list("key", "name")) == [("b", "B"), ("c", "c")]
 
 
+CAFE_COMPOSED, CAFE_DECOMPOSED = "Caf\u00e9", "Cafe\u0301"
+
+
+def test_a_tag_is_stored_composed_and_its_decomposed_spelling_is_the_same_tag(
+    alice: User, alice_client: APIClient
+) -> None:
+    body = create(alice_client, tags=[CAFE_DECOMPOSED, "CAF\u00c9", "cafe"]).json()
+    assert body["tags"] == [CAFE_COMPOSED, "cafe"]
+    assert Task.objects.get().tags == [CAFE_COMPOSED, "cafe"]
+    assert sorted(TaskTag.objects.values_list("key", "name")) == [("cafe", "cafe"), ("caf\u00e9", CAFE_COMPOSED)]
+
+
+def test_a_tag_that_grows_past_the_limit_when_composed_is_400(alice: User, alice_client: APIClient) -> None:
+    # U+0958 (DEVANAGARI LETTER QA) is excluded from composition: NFC writes it as two characters.
+    response = create(alice_client, tags=["\u0958" * 26])
+    assert response.status_code == 400
+    assert "tags" in response.json()["errors"]
+    assert not Task.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
