@@ -21,7 +21,9 @@ from rest_framework.response import Response
 from tasks.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
-KEY_FORMAT = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, like a UUID or a random token
+# Visible ASCII but the comma, like a UUID or a random token: a header sent twice reaches the application as its
+# values joined by commas, which must not pass for one key.
+KEY_FORMAT = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,255}")
 LIFETIME = timedelta(hours=24)
 REPLAYED_HEADERS = ("ETag", "Location")
 
@@ -57,7 +59,7 @@ def idempotent(request: Request, scope: str, run: Callable[[], Response]) -> Res
     if key is None:
         return run()
     if not KEY_FORMAT.fullmatch(key):
-        raise ValidationError({HEADER: ["Must be 1-255 visible ASCII characters."]})
+        raise ValidationError({HEADER: ["Must be one key of 1-255 visible ASCII characters other than the comma."]})
     expected = fingerprint(scope, request.data)
     record = _recorded(request, key)
     if record is not None:

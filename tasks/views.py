@@ -156,7 +156,7 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    {"type": "string", "pattern": "^[!-~]{1,255}$"},
+    {"type": "string", "pattern": "^[!-+\\--~]{1,255}$"},  # visible ASCII, no comma (KEY_FORMAT)
     OpenApiParameter.HEADER,
     description="Retries with the same key and body return the first response (24 h, per user).",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +13,10 @@ from rest_framework.test import APIClient
 
 from authn.models import User
 from conftest import run_concurrently
+from tasks.idempotency import KEY_FORMAT
 from tasks.models import IdempotencyRecord, Task
 from tasks.tests.factories import TaskFactory
+from tasks.views import IDEMPOTENCY_KEY
 
 
 def post(client: APIClient, body: dict[str, Any], key: str = "key-0001") -> Any:
@@ -67,7 +70,7 @@ def test_without_a_key_every_post_creates(alice: User, alice_client: APIClient) 
     assert not IdempotencyRecord.objects.exists()
 
 
-@pytest.mark.parametrize("key", ["", "with space", "é", "k" * 256])
+@pytest.mark.parametrize("key", ["", "with space", "é", "k" * 256, "a,b", "a, b"])
 def test_malformed_key_is_400(key: str, alice: User, alice_client: APIClient) -> None:
     response = post(alice_client, {"title": "x"}, key=key)
     assert response.status_code == 400
@@ -219,3 +222,20 @@ def test_a_key_names_the_task_not_how_its_id_was_typed(alice: User, alice_client
     again = write(alice_client, "post", f"/api/tasks/{task.pk}/move", {"after": other.pk}, "z-1")
     assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (200, 200, "true")
     assert Task.objects.get(pk=task.pk).version == 2
+
+
+def test_a_key_header_sent_twice_is_400_and_creates_nothing(alice: User, alice_client: APIClient) -> None:
+    # WSGI servers hand the application a repeated header as one value, joined by commas (as gunicorn does).
+    response = alice_client.post("/api/tasks", {"title": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="one,two")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "other than the comma" in body["errors"]["Idempotency-Key"][0]
+    assert not Task.objects.exists()
+
+
+def test_the_schema_documents_the_key_format_the_server_checks() -> None:
+    documented = re.compile(IDEMPOTENCY_KEY.type["pattern"])
+    for code in range(0x80):
+        key = chr(code) * 3
+        assert bool(documented.fullmatch(key)) == bool(KEY_FORMAT.fullmatch(key)), repr(key)
