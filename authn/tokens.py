@@ -351,11 +351,18 @@ def _decode(token: str, key: Any, algorithm: str, conf: AuthSettings) -> dict[st
     except MissingRequiredClaimError as e:
         raise TokenClaimsInvalid(f"The token has no {e.claim!r} claim.", claim=e.claim) from e
     except (InvalidSubjectError, InvalidIssuedAtError) as e:
+        _check_claims(_verified_claims_or_empty(token, key, algorithm))  # which claim, when it is a type
         raise TokenClaimsInvalid() from e
     except InvalidSignatureError as e:
         raise TokenSignatureInvalid() from e
     except InvalidAlgorithmError as e:
         raise TokenAlgorithmNotAllowed() from e
+    except DecodeError as e:
+        claims = _verified_claims_or_empty(token, key, algorithm)
+        if claims:  # signed and readable, so a claim of the wrong type (`"exp": [1]`), which PyJWT reports so
+            _check_claims(claims)
+            raise TokenClaimsInvalid() from e
+        raise TokenMalformed() from e
     except (InvalidTokenError, InvalidKeyError) as e:
         raise TokenMalformed() from e
 

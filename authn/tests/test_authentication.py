@@ -282,8 +282,11 @@ def test_sub_a_database_cannot_store_is_refused(
     assert not User.objects.exists()
 
 
-@pytest.mark.parametrize(("claim", "value"), [("exp", True), ("nbf", True), ("exp", False), ("iat", True)])
-def test_a_time_claim_that_is_a_boolean_is_an_invalid_claim_not_an_expired_token(
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("exp", True), ("nbf", True), ("exp", False), ("iat", True), ("exp", [4102444800]), ("nbf", "0"), ("iat", {})],
+)
+def test_a_time_claim_that_is_no_number_is_an_invalid_claim_not_an_expired_or_malformed_token(
     db: Any, signing_key: SigningKeyPair, claims_for: Callable[..., dict], claim: str, value: bool
 ) -> None:
     claims = claims_for(User(better_auth_id="booleans", email="x@example.com", name="X"))
