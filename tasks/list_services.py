@@ -12,7 +12,7 @@ from authn.models import User
 from tasks.changes import in_change_order, list_deleted, list_saved, task_deleted, tell
 from tasks.models import MAX_LISTS, ListTombstone, Task, TaskList, TaskTombstone, list_name_key
 from tasks.order_keys import UNSET, key_after, placed_key, rebalance
-from tasks.services import etag_matches, reposition
+from tasks.services import NO_PRECONDITIONS, Preconditions, reposition
 from tasks.sync import change_rows, claim_change_seq
 
 # What DELETE /api/lists/{id}?tasks=... does with the list's tasks; without it a list that has tasks stays.
@@ -36,7 +36,7 @@ class ListNotEmpty(Exception):
 
 
 class ListChanged(Exception):
-    """The list no longer matches the client's `If-Match`."""
+    """The list is not as the client's `If-Match` or `If-None-Match` expect (`Preconditions`)."""
 
 
 def owned_lists(owner_id: int) -> QuerySet[TaskList]:
@@ -78,26 +78,28 @@ def list_create(*, owner: User, data: dict[str, Any]) -> TaskList:
     return task_list  # no tasks: the counts' defaults
 
 
-def _lock(owner_id: int, pk: int, if_match: str | None) -> tuple[TaskList, int]:
+def _lock(owner_id: int, pk: int, preconditions: Preconditions) -> tuple[TaskList, int]:
     """The list's row, locked, and this write's change number (taken first, as every write does)."""
     seq = claim_change_seq(owner_id)
     locked = owned_lists(owner_id).select_for_update().get(pk=pk)
-    if if_match is not None:
+    if preconditions.given():
         # Its tasks' state too (the ETag covers it), stable from here: every write of the user waits on `seq`.
         state = Task.objects.filter(task_list_id=pk).aggregate(
             task_count=Count("id"), open_count=Count("id", filter=Q(completed=False)), tasks_changed=Max("change_seq")
         )
         for name, value in state.items():
             setattr(locked, name, value)
-        if not etag_matches(if_match, locked.etag):
+        if not preconditions.hold(locked.etag):
             raise ListChanged()
     return locked, seq
 
 
-def list_update(*, owner: User, pk: int, data: dict[str, Any], if_match: str | None = None) -> TaskList:
+def list_update(
+    *, owner: User, pk: int, data: dict[str, Any], preconditions: Preconditions = NO_PRECONDITIONS
+) -> TaskList:
     """Apply validated changes to one of `owner`'s lists."""
     with transaction.atomic(savepoint=False):
-        locked, seq = _lock(owner.pk, pk, if_match)
+        locked, seq = _lock(owner.pk, pk, preconditions)
         if "name" in data:
             _check_name(owner.pk, data["name"], exclude=locked.pk)
             locked.name_key = list_name_key(data["name"])
@@ -110,12 +112,14 @@ def list_update(*, owner: User, pk: int, data: dict[str, Any], if_match: str | N
     return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
 
 
-def list_move(*, owner: User, pk: int, data: dict[str, Any], if_match: str | None = None) -> TaskList:
+def list_move(
+    *, owner: User, pk: int, data: dict[str, Any], preconditions: Preconditions = NO_PRECONDITIONS
+) -> TaskList:
     """Put one of `owner`'s lists right after or before another (`after` null: first; neither: last). A rebalance
     rewrites its siblings' keys, each a change numbered after the move's but made before it is saved: all are told
     in their numbers' order."""
     with transaction.atomic(savepoint=False), in_change_order():
-        locked, seq = _lock(owner.pk, pk, if_match)
+        locked, seq = _lock(owner.pk, pk, preconditions)
         siblings = owned_lists(owner.pk).exclude(pk=locked.pk)
         key, index = placed_key(siblings, after=data.get("after", UNSET), before=data.get("before", UNSET))
         if key is None:
@@ -128,11 +132,13 @@ def list_move(*, owner: User, pk: int, data: dict[str, Any], if_match: str | Non
     return with_counts(owned_lists(owner.pk)).get(pk=locked.pk)
 
 
-def list_delete(*, owner: User, pk: int, tasks: str | None = None, if_match: str | None = None) -> None:
+def list_delete(
+    *, owner: User, pk: int, tasks: str | None = None, preconditions: Preconditions = NO_PRECONDITIONS
+) -> None:
     """Delete one of `owner`'s lists, leaving a tombstone. Its tasks: a 409 (ListNotEmpty) unless `tasks` says
     to delete them (a tombstone each, as any delete) or to move them to the inbox (each a change)."""
     with transaction.atomic(savepoint=False):
-        locked, seq = _lock(owner.pk, pk, if_match)
+        locked, seq = _lock(owner.pk, pk, preconditions)
         in_list = Task.objects.filter(owner_id=owner.pk, task_list_id=locked.pk)
         parents = dict(in_list.values_list("id", "parent_id"))
         ids = sorted(parents)

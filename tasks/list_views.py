@@ -39,13 +39,16 @@ from tasks.list_services import (
 from tasks.models import MAX_LISTS, TaskList
 from tasks.order_keys import NotASibling
 from tasks.serializers import ListMoveSerializer, TaskListSerializer
-from tasks.services import etag_matches
+from tasks.services import Preconditions, etag_matches
 from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, IsPathUser
 
 
 class ListPreconditionFailed(APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The list changed since you read it (If-Match does not match its ETag); read it again."
+    default_detail = (
+        "The list is not as If-Match or If-None-Match expect: it changed since you read it (If-Match does not "
+        "match its ETag), or If-None-Match names its ETag; read it again."
+    )
     default_code = "precondition_failed"
 
 
@@ -67,6 +70,12 @@ def name_taken() -> ValidationError:
 
 LIST_IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The list's ETag: 412 if it changed since."
+)
+LIST_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412).",
 )
 LIST_CHANGED = OpenApiResponse(description="The list changed since the ETag in If-Match was read.")
 ARCHIVED = OpenApiParameter(
@@ -130,17 +139,17 @@ CREATE_LIST_EXAMPLES = [
     ),
     update=extend_schema(
         summary=LIST_SUMMARIES["update"],
-        parameters=[LIST_IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[LIST_IF_MATCH, LIST_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskListSerializer, 412: LIST_CHANGED, 422: KEY_REUSED},
     ),
     partial_update=extend_schema(
         summary=LIST_SUMMARIES["partial_update"],
-        parameters=[LIST_IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[LIST_IF_MATCH, LIST_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskListSerializer, 412: LIST_CHANGED, 422: KEY_REUSED},
     ),
     destroy=extend_schema(
         summary=LIST_SUMMARIES["destroy"],
-        parameters=[LIST_IF_MATCH, TASKS_MODE, IDEMPOTENCY_KEY],
+        parameters=[LIST_IF_MATCH, LIST_IF_NONE_MATCH, TASKS_MODE, IDEMPOTENCY_KEY],
         responses={
             204: None,
             409: OpenApiResponse(description="`list_not_empty`."),
@@ -214,7 +223,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                     owner=request.user,
                     pk=task_list.pk,
                     data=serializer.validated_data,
-                    if_match=request.headers.get("If-Match"),
+                    preconditions=Preconditions.of(request.headers),
                 )
             except ListChanged:
                 raise ListPreconditionFailed() from None
@@ -229,7 +238,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @extend_schema(
         summary=LIST_SUMMARIES["move"],
         request=ListMoveSerializer,
-        parameters=[LIST_IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[LIST_IF_MATCH, LIST_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskListSerializer, 412: LIST_CHANGED, 422: KEY_REUSED},
         operation_id="lists_move",
     )
@@ -245,7 +254,7 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
                     owner=request.user,
                     pk=url_id(self),
                     data=body.validated_data,
-                    if_match=request.headers.get("If-Match"),
+                    preconditions=Preconditions.of(request.headers),
                 )
             except TaskList.DoesNotExist:
                 raise NotFound() from None
@@ -266,7 +275,9 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
         def run() -> Response:
             try:
-                list_delete(owner=request.user, pk=url_id(self), tasks=tasks, if_match=request.headers.get("If-Match"))
+                list_delete(
+                    owner=request.user, pk=url_id(self), tasks=tasks, preconditions=Preconditions.of(request.headers)
+                )
             except TaskList.DoesNotExist:
                 raise NotFound() from None
             except ListChanged:

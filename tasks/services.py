@@ -6,8 +6,9 @@ plain create that is its request's only write, is one statement committed alone 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -62,7 +63,8 @@ COMPLETION_FIELDS = ("completed", "completed_at", "next_occurrence")
 
 
 class TaskChanged(Exception):
-    """The task no longer matches the client's `If-Match`: its write would lose someone else's."""
+    """The task is not as the client's `If-Match` or `If-None-Match` expect (`Preconditions`): with If-Match, its
+    write would lose someone else's."""
 
 
 class TaskConflict(Exception):
@@ -152,6 +154,31 @@ def etag_matches(header: str, etag: str, *, weak: bool = False) -> bool:
     return "*" in candidates or etag in candidates
 
 
+@dataclass(frozen=True)
+class Preconditions:
+    """A write's conditional headers (RFC 9110, 13.1), checked against the row as this write holds it locked:
+    `If-Match` holds when it names the current ETag (strong comparison; `*`, any), `If-None-Match` when it names
+    no current ETag (weak comparison; `*`, none: the row exists, so it never holds)."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str]) -> Preconditions:
+        return cls(headers.get("If-Match"), headers.get("If-None-Match"))
+
+    def given(self) -> bool:
+        return self.if_match is not None or self.if_none_match is not None
+
+    def hold(self, etag: str) -> bool:
+        if self.if_match is not None and not etag_matches(self.if_match, etag):
+            return False
+        return self.if_none_match is None or not etag_matches(self.if_none_match, etag, weak=True)
+
+
+NO_PRECONDITIONS = Preconditions()
+
+
 def save_new_version(task: Task, seq: int | None = None) -> None:
     """Save the task with its version bumped, so every ETag handed out before no longer matches, and with a
     new change number (`seq`, when the caller took it already), so the sync feed carries the change."""
@@ -182,7 +209,7 @@ def save_locked_version(task: Task, seq: int, fields: Iterable[str] | None = Non
     tell([task_saved(task, told)])
 
 
-def _lock(task: Task, if_match: str | None) -> tuple[Task, int]:
+def _lock(task: Task, preconditions: Preconditions) -> tuple[Task, int]:
     """The task's row, locked, and the change number of this write: taken first (in the same statement on
     PostgreSQL), so that every write of a user queues on the user's counter before it locks anything else (no
     two writes wait on each other). `task` may be a mere reference (its pk and owner): the row is read here,
@@ -191,7 +218,7 @@ def _lock(task: Task, if_match: str | None) -> tuple[Task, int]:
     if not found:
         raise Task.DoesNotExist()
     locked = found[0]
-    if if_match is not None and not etag_matches(if_match, locked.etag):
+    if not preconditions.hold(locked.etag):
         raise TaskChanged()
     return locked, seq
 
@@ -306,11 +333,11 @@ def _tags_beside(task: Task) -> list[tuple[str, list[Any]]]:
     return [(TAGS_FROM_INSERTED, [task.owner_id, tag_keys(task.tags), list(task.tags)])]
 
 
-def task_update(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
+def task_update(*, task: Task, data: dict[str, Any], preconditions: Preconditions = NO_PRECONDITIONS) -> Task:
     """Apply validated changes; completing a recurring task this way also schedules its next occurrence."""
     placed = "parent_id" in data or "task_list_id" in data
     with transaction.atomic(savepoint=False):
-        locked, seq = _lock(task, if_match)
+        locked, seq = _lock(task, preconditions)
         # A task placed (siblings rebalanced) or completed (a next occurrence made) changes other rows, numbered
         # after this one but changed before it is saved: all are told in their numbers' order. Any other update
         # is the one change, told in its UPDATE's statement.
@@ -350,11 +377,13 @@ def completion_action(was_completed: bool, completed: bool) -> Action:
     return "completed" if completed and not was_completed else "updated"
 
 
-def task_complete(*, task: Task, completed: bool | None = None, if_match: str | None = None) -> Task:
+def task_complete(
+    *, task: Task, completed: bool | None = None, preconditions: Preconditions = NO_PRECONDITIONS
+) -> Task:
     """Set `completed` (toggle when None) under a row lock; completing a recurring task, in the same
     transaction, creates its next occurrence, once. The result carries it as `completion_next`."""
     with transaction.atomic(savepoint=False):
-        locked, seq = _lock(task, if_match)
+        locked, seq = _lock(task, preconditions)
         locked.owner = task.owner
         was_completed = locked.completed
         done = (not locked.completed) if completed is None else completed
@@ -446,14 +475,14 @@ def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
         tell(task_saved(copy, "created") for copy in copies)
 
 
-def task_move(*, task: Task, data: dict[str, Any], if_match: str | None = None) -> Task:
+def task_move(*, task: Task, data: dict[str, Any], preconditions: Preconditions = NO_PRECONDITIONS) -> Task:
     """Put the task where `data` says (tasks.serializers.TaskMoveSerializer): another list, another parent, and
     right after or before a sibling there. One change in the feed (and one per subtask that follows it to another
     list, or per sibling whose key a rebalance rewrote: numbered after the move's but made before it is saved, all
     told in their numbers' order). The user's write lock, taken first, keeps two moves from ever reading the same
     neighbours."""
     with transaction.atomic(savepoint=False), in_change_order():
-        locked, seq = _lock(task, if_match)
+        locked, seq = _lock(task, preconditions)
         following = _place(locked, data)
         siblings = Task.objects.filter(
             owner_id=locked.owner_id, task_list_id=locked.task_list_id, parent_id=locked.parent_id
@@ -473,10 +502,10 @@ def reposition(model: type[Task] | type[TaskList], owner_id: int, keys: list[tup
     change_rows(model, owner_id, {pk: {"position": key} for pk, key in sorted(keys)})
 
 
-def task_delete(*, task: Task, if_match: str | None = None) -> None:
+def task_delete(*, task: Task, preconditions: Preconditions = NO_PRECONDITIONS) -> None:
     """Delete the task and leave a tombstone, so offline clients learn of it when they sync."""
     with transaction.atomic(savepoint=False):
-        locked, seq = _lock(task, if_match)
+        locked, seq = _lock(task, preconditions)
         # Its subtasks go with it, deepest first in the feed, each with a tombstone of its own.
         below = [pk for level in reversed(descendant_levels([locked.pk])) for pk in level]
         if below:

@@ -54,6 +54,7 @@ from tasks.serializers import (
     task_row_json,
 )
 from tasks.services import (
+    Preconditions,
     SubtaskRejected,
     TaskChanged,
     TaskConflict,
@@ -69,7 +70,10 @@ from tasks.sync import SyncTokenExpired, SyncTokenInvalid, changes_since, materi
 
 class PreconditionFailed(APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The task changed since you read it (If-Match does not match its ETag); read it again."
+    default_detail = (
+        "The task is not as If-Match or If-None-Match expect: it changed since you read it (If-Match does not "
+        "match its ETag), or If-None-Match names its ETag; read it again."
+    )
     default_code = "precondition_failed"
 
 
@@ -153,6 +157,12 @@ IF_MATCH = OpenApiParameter(
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The task's ETag: 304 if unchanged."
+)
+WRITE_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412).",
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -299,17 +309,17 @@ SYNC_EXAMPLES = [
     ),
     update=extend_schema(
         summary=TASK_SUMMARIES["update"],
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, WRITE_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskSerializer, 412: CHANGED, 422: KEY_REUSED},
     ),
     partial_update=extend_schema(
         summary=TASK_SUMMARIES["partial_update"],
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, WRITE_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskSerializer, 412: CHANGED, 422: KEY_REUSED},
     ),
     destroy=extend_schema(
         summary=TASK_SUMMARIES["destroy"],
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, WRITE_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={204: None, 412: CHANGED, 422: KEY_REUSED},
     ),
 )
@@ -399,7 +409,8 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         """Run a write service on the task given, or else the one the URL names (the service reads it among the
         caller's, under lock), honouring If-Match."""
         try:
-            return write(task=task or self._task_reference(), if_match=self.request.headers.get("If-Match"), **kwargs)
+            preconditions = Preconditions.of(self.request.headers)
+            return write(task=task or self._task_reference(), preconditions=preconditions, **kwargs)
         except TaskChanged:
             raise PreconditionFailed() from None
         except TaskConflict:
@@ -484,7 +495,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @extend_schema(
         summary=TASK_SUMMARIES["move"],
         request=TaskMoveSerializer,
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, WRITE_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskSerializer, 412: CHANGED, 422: KEY_REUSED},
         operation_id="tasks_move",
     )
@@ -519,7 +530,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         summary=TASK_SUMMARIES["complete"],
         examples=COMPLETE_EXAMPLES,
         request=TaskCompleteSerializer,
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, WRITE_IF_NONE_MATCH, IDEMPOTENCY_KEY],
         responses={200: TaskCompletionSerializer, 412: CHANGED, 422: KEY_REUSED},
         operation_id="tasks_complete",
     )

@@ -88,3 +88,48 @@ def test_other_users_etag_probe_is_still_404(task: Task, bob_client: APIClient) 
     response = bob_client.patch(f"/api/tasks/{task.pk}", {"title": "x"}, format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 404
     assert Task.objects.get(pk=task.pk).title == "Draft"
+
+
+WRITES = [
+    ("patch", "", {"title": "Written"}),
+    ("put", "", {"title": "Written", "description": "", "completed": False}),
+    ("patch", "/complete", None),
+    ("post", "/move", {"after": None}),
+    ("delete", "", None),
+]
+
+
+@pytest.mark.parametrize(("method", "suffix", "body"), WRITES)
+@pytest.mark.parametrize("current", ["*", "{etag}", "W/{etag}", '"0-stale", {etag}'])
+def test_a_write_whose_if_none_match_names_the_current_etag_is_412_and_changes_nothing(
+    method: str, suffix: str, body: dict | None, current: str, alice_client: APIClient, task: Task
+) -> None:
+    etag = etag_of(alice_client, task)
+    before = Task.objects.values().get(pk=task.pk)
+    send = getattr(alice_client, method)
+    response = send(f"/api/tasks/{task.pk}{suffix}", body, format="json", HTTP_IF_NONE_MATCH=current.format(etag=etag))
+    assert response.status_code == 412
+    assert response.json()["code"] == "precondition_failed"
+    assert Task.objects.values().get(pk=task.pk) == before
+
+
+@pytest.mark.parametrize(("method", "suffix", "body"), WRITES)
+def test_a_write_whose_if_none_match_names_only_old_etags_goes_through(
+    method: str, suffix: str, body: dict | None, alice_client: APIClient, task: Task
+) -> None:
+    old = etag_of(alice_client, task)
+    alice_client.patch(f"/api/tasks/{task.pk}", {"title": "Changed"}, format="json")
+    send = getattr(alice_client, method)
+    response = send(f"/api/tasks/{task.pk}{suffix}", body, format="json", HTTP_IF_NONE_MATCH=old)
+    assert response.status_code in (200, 204)
+    assert Task.objects.filter(pk=task.pk).exists() == (method != "delete")
+
+
+def test_if_match_and_if_none_match_both_have_to_hold(alice_client: APIClient, task: Task) -> None:
+    etag = etag_of(alice_client, task)
+    url = f"/api/tasks/{task.pk}"
+    both = alice_client.patch(url, {"title": "No"}, format="json", HTTP_IF_MATCH=etag, HTTP_IF_NONE_MATCH=etag)
+    assert both.status_code == 412
+    fine = alice_client.patch(url, {"title": "Yes"}, format="json", HTTP_IF_MATCH=etag, HTTP_IF_NONE_MATCH='"0-0"')
+    assert fine.status_code == 200
+    assert Task.objects.get(pk=task.pk).title == "Yes"

@@ -137,6 +137,25 @@ def test_a_patch_changes_only_what_it_sends_and_a_put_keeps_what_it_leaves_out(
     assert (stored.name, stored.color, stored.archived, stored.version) == ("Job", "", True, 4)
 
 
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [("patch", "", {"name": "Renamed"}), ("post", "/move", {"after": None}), ("delete", "?tasks=delete", None)],
+)
+def test_a_list_write_whose_if_none_match_names_the_list_is_412_and_changes_nothing(
+    method: str, suffix: str, body: dict | None, alice: User, alice_client: APIClient
+) -> None:
+    task_list = create_list(alice_client, name="Work")
+    url = f"/api/lists/{task_list['id']}"
+    etag = alice_client.get(url)["ETag"]
+    before = TaskList.objects.values().get(pk=task_list["id"])
+    for given in ("*", etag):
+        response = getattr(alice_client, method)(url + suffix, body, format="json", HTTP_IF_NONE_MATCH=given)
+        assert (response.status_code, response.json()["code"]) == (412, "precondition_failed")
+    assert TaskList.objects.values().get(pk=task_list["id"]) == before
+    through = getattr(alice_client, method)(url + suffix, body, format="json", HTTP_IF_NONE_MATCH='"0-0-0"')
+    assert through.status_code in (200, 204)
+
+
 def test_if_match_guards_a_list_and_if_none_match_saves_a_read(alice: User, alice_client: APIClient) -> None:
     task_list = create_list(alice_client, name="Work")
     etag = alice_client.get(f"/api/lists/{task_list['id']}")["ETag"]

@@ -2057,6 +2057,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -2207,6 +2209,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -2322,6 +2326,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -2472,6 +2478,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -2622,6 +2630,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -3254,6 +3264,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -3407,6 +3419,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -3532,6 +3546,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -3682,6 +3698,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -6196,6 +6214,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -6347,6 +6367,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -6463,6 +6485,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -6614,6 +6638,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -6765,6 +6791,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The task's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the task must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -7404,6 +7432,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -7558,6 +7588,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -7684,6 +7716,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
@@ -7835,6 +7869,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
                 /** @description The list's ETag: 412 if it changed since. */
                 "If-Match"?: string;
+                /** @description ETags the list must not have: 412 if it has one of them (`*`: it exists, always 412). */
+                "If-None-Match"?: string;
             };
             path: {
                 id: number;
