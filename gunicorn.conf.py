@@ -4,6 +4,8 @@ import gc
 import multiprocessing
 import os
 
+from evotodo import gunicorn_errors
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
 # Sync workers, two per core plus one: the work is CPU-bound (JSON, token checks) with the database close by;
@@ -44,6 +46,10 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 
 # Headers larger than this are refused by gunicorn itself (400) before Django sees them.
 limit_request_field_size = 8190
+
+# What gunicorn refuses itself (a request line or headers past its limits, a header it does not take, a broken
+# chunked body) is answered in the API's JSON with a code, not gunicorn's HTML page (evotodo/gunicorn_errors.py).
+gunicorn_errors.install()
 
 # Requests are parsed by gunicorn's own Python parser, even where its C parser (gunicorn_h1c, the `fast` extra)
 # is installed, which gunicorn would otherwise take: measured, the C parser saved 1-3 % of a request's CPU, and

@@ -20,6 +20,16 @@ OTHER_ERROR_CODES = frozenset(
         "token_malformed",
         "user_inactive",
         "user_mismatch",
+        # What gunicorn (evotodo/gunicorn_errors.py) and nginx (deploy/nginx) answer themselves.
+        "expectation_failed",
+        "forbidden",
+        "method_not_allowed",
+        "not_implemented",
+        "request_headers_too_large",
+        "request_line_too_long",
+        "request_too_large",
+        "upstream_timeout",
+        "upstream_unavailable",
     }
 )
 CODE_MODULES = ("rest_framework.", "rest_framework_simplejwt.", "authn.", "tasks.", "events.", "evotodo.")

@@ -65,6 +65,58 @@ def test_what_nginx_refuses_itself_is_json_with_the_request_id(
     assert headers["X-Request-ID"] == "proxy-answer-1"
 
 
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (
+            b"POST /api/tasks HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (b"POST /api/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n", 400, "bad_request"),
+        (
+            b"POST /api/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+            400,
+            "bad_request",
+        ),
+        (b"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\nX-Folded: a\r\n b\r\n\r\n", 400, "bad_request"),
+        (b"GET /" + b"a" * 6000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n", 414, "request_line_too_long"),
+        (
+            b"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n",
+            431,
+            "request_headers_too_large",
+        ),
+        (
+            b"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: a\r\nContent-Type: b\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (
+            b"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\n" + b"X-A: b\r\n" * 120 + b"\r\n",
+            431,
+            "request_headers_too_large",
+        ),
+    ],
+    ids=[
+        "bad chunk size",
+        "Content-Length abc",
+        "Content-Length twice",
+        "folded header",
+        "6 KB request line (gunicorn)",
+        "9 KB header",
+        "Content-Type twice (gunicorn)",
+        "120 headers (gunicorn)",
+    ],
+)
+def test_a_request_nginx_or_gunicorn_will_not_take_is_json_with_a_code(
+    cluster: Cluster, request_bytes: bytes, status: int, code: str
+) -> None:
+    got, headers, body = raw(cluster, request_bytes.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+    assert (got, json.loads(body)["code"]) == (status, code)
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_a_read_held_by_a_hung_node_is_answered_by_the_other_node(cluster: Cluster) -> None:
     token = cluster.token("hung-node-reader")
     assert call(cluster.url, "GET", "/api/me", token).status == 200

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from evotodo.openapi import error_codes
 from evotodo.tests.live import LiveServer, live_server_on
 
 LIMIT = 262_144  # API_MAX_BODY_BYTES' default, which these servers keep
@@ -185,6 +186,36 @@ def test_a_malformed_chunked_body_is_a_400_and_stores_nothing(server: LiveServer
     assert body["code"] == "body_malformed"
     assert rows(server, sub_of(server, token)) == 0
     assert "Traceback" not in server.log_text()
+
+
+def raw_exchange(server: LiveServer, request: bytes) -> tuple[int, str, Any]:
+    """Send `request` byte for byte; the answer's status, Content-Type and JSON body."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_WR)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.getheader("Content-Type", ""), json.loads(response.read())
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GET /api/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: a\r\nContent-Type: b\r\n\r\n", 400, "bad_request"),
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "request_line_too_long"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 101 + b"\r\n", 431, "request_headers_too_large"),
+        (b"GET /api/tasks HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n", 400, "bad_request"),
+        (b"get /api/tasks HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ],
+)
+def test_what_gunicorn_refuses_itself_is_answered_in_json_with_a_code(
+    server: LiveServer, request_bytes: bytes, status: int, code: str
+) -> None:
+    answered, content_type, body = raw_exchange(server, request_bytes)
+    assert (answered, content_type, body["code"]) == (status, "application/json", code)
+    assert body["detail"]
+    assert code in error_codes()
 
 
 def test_concurrent_writes_of_one_user_all_succeed_and_complete_once(server: LiveServer, token: str) -> None:
