@@ -1,5 +1,6 @@
-"""PostgreSQL goes away and comes back (behind PgBouncer): meanwhile the API answers 503 database_unavailable
-with Retry-After and never a 500, /readyz is 503, and afterwards everything recovers without restarting gunicorn."""
+"""PostgreSQL goes away, stopped or crashed, and comes back (behind PgBouncer): nothing acknowledged is lost;
+meanwhile the API answers 503 database_unavailable with Retry-After and never a 500, /readyz is 503, and afterwards
+everything recovers without restarting gunicorn."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+import pytest
+
 from deploy.cluster import Cluster, wait_for
 from deploy.tests.conftest import Answer, call
 
@@ -15,8 +18,9 @@ CLIENTS = 4
 DOWN_SECONDS = 4.0
 
 
+@pytest.mark.parametrize("mode", ["fast", "immediate"], ids=["stopped", "crashed"])
 def test_a_database_restart_is_a_503_with_retry_after_and_recovers_without_restarting_gunicorn(
-    make_cluster: Callable[..., Cluster],
+    make_cluster: Callable[..., Cluster], mode: str
 ) -> None:
     cluster = make_cluster(nodes=2, workers=2, env={"API_THROTTLE_USER": "off"})
     masters = [node.process.pid for node in cluster.nodes if node.process]
@@ -45,7 +49,7 @@ def test_a_database_restart_is_a_503_with_retry_after_and_recovers_without_resta
         thread.start()
     try:
         wait_for(lambda: len(created) > 20, "load before the outage")
-        cluster.postgres_stop()
+        cluster.postgres_stop(mode)  # immediate: as if it crashed, recovering from its WAL at the start
         down_at = time.monotonic()
         time.sleep(DOWN_SECONDS)  # the outage lasts this long while the load goes on
         cluster.postgres_start()
@@ -83,6 +87,6 @@ def test_a_database_restart_is_a_503_with_retry_after_and_recovers_without_resta
     stored = dict(cluster.query("SELECT title, id FROM tasks_task WHERE title = ANY(%s)", [t for t, _ in created]))
     assert stored == dict(created)  # every acknowledged create survived the restart
     print(
-        f"\npostgres restart: down {DOWN_SECONDS:.0f} s, {len(answers)} requests, {len(refused)} refused 503, "
+        f"\npostgres {mode} restart: down {DOWN_SECONDS:.0f} s, {len(answers)} requests, {len(refused)} refused 503, "
         f"slowest during {max(a.seconds for a in during):.2f} s, recovered {recovered_at - up_at:.1f} s after start"
     )
