@@ -6,11 +6,13 @@ and exporting again gives the same document but for the ids (and `exported_at`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from fractional_indexing import FIError, validate_order_key
 from rest_framework import serializers
@@ -266,16 +268,19 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
         if count > 1:
             claim_change_seq(owner.pk, count - 1)
         number = first
-        last = max((item.position for item in existing.values()), default=None)
         lists: dict[int, TaskList] = {}
         told: list[Change] = []
+        list_positions = _appended(
+            max((item.position for item in existing.values()), default=None),
+            [item for item in document["lists"] if list_name_key(item["name"]) not in existing],
+            lambda item: item.get("position") or "",
+        )
         for item in document["lists"]:
             key = list_name_key(item["name"])
             if key in existing:
                 lists[item["id"]] = existing[key]
                 continue
-            position = item.get("position") or key_after(last)
-            last = max(last or position, position)
+            position = list_positions[item["id"]]
             created = TaskList(
                 owner=owner,
                 name=item["name"],
@@ -290,6 +295,7 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
             number += 1
             lists[item["id"]] = created
             told.append(list_saved(created, "created"))
+        task_positions = _task_positions(owner, document["tasks"], lists)
         tasks: dict[int, Task] = {}
         for item in document["tasks"]:  # parents first: the document's order (checked below)
             parent_ref = item.get("parent_id")
@@ -307,7 +313,7 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
                 due_at=item.get("due_at"),
                 remind_at=item.get("remind_at"),
                 recurrence=_rule(item.get("recurrence")),
-                position=item.get("position") or time_key(created_at),
+                position=task_positions[item["id"]],
                 created_at=created_at,
                 change_seq=number,
             )
@@ -325,6 +331,44 @@ def import_document(*, owner: User, document: dict[str, Any], dry_run: bool = Fa
         )
         tell(told)
     return result
+
+
+def _appended(last: str | None, items: list[dict[str, Any]], key: Callable[[dict[str, Any]], str]) -> dict[int, str]:
+    """The positions of `items`, siblings being imported: their own keys (`key`) where they have no sibling yet
+    (`last` None), else new keys after `last`, in the order of their own keys, so that they come after what is
+    there, as created ones do, instead of among it with keys it may hold already."""
+    if last is None:  # their own keys, and those without one last
+        positions = {item["id"]: key(item) for item in items if key(item)}
+        last = max(positions.values(), default=None)
+        rest = [item for item in items if not key(item)]
+    else:
+        positions, rest = {}, sorted(items, key=lambda item: (key(item), item["id"]))
+    for item in rest:
+        last = positions[item["id"]] = key_after(last)
+    return positions
+
+
+def _task_positions(owner: User, items: list[dict[str, Any]], lists: dict[int, TaskList]) -> dict[int, str]:
+    """Each imported task's position. A subtask's siblings are all imported with it (its parent is new); a task at
+    the top of the inbox or of a list the user has already is placed after the tasks there (`_appended`)."""
+    last_keys = dict(
+        Task.objects.filter(owner=owner, parent=None)
+        .values_list("task_list_id")
+        .annotate(last=Max("position"))
+        .values_list("task_list_id", "last")
+    )
+    own = {item["id"]: item.get("position") or time_key(item.get("created_at") or timezone.now()) for item in items}
+    groups: dict[int | None, list[dict[str, Any]]] = {}
+    positions: dict[int, str] = {}
+    for item in items:
+        if item.get("parent_id") is None:
+            target = lists[item["list_id"]].pk if item.get("list_id") is not None else None
+            groups.setdefault(target, []).append(item)
+        else:
+            positions[item["id"]] = own[item["id"]]
+    for target, group in groups.items():
+        positions.update(_appended(last_keys.get(target), group, lambda item: own[item["id"]]))
+    return positions
 
 
 def _rule(rule: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -112,6 +112,47 @@ def test_a_list_whose_name_exists_is_merged_into(alice: User, alice_client: APIC
     assert Task.objects.filter(owner=alice).count() == 12
 
 
+def test_an_import_into_lists_and_an_inbox_that_hold_tasks_puts_its_tasks_after_theirs(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    populate(alice_client)
+    document = alice_client.get("/api/export").json()
+    assert bob_client.post("/api/import", document, format="json").status_code == 201
+    first = {t.pk for t in Task.objects.filter(owner=bob)}
+    assert bob_client.post("/api/import", document, format="json").json()["lists_merged"] == 2
+
+    groups: dict[tuple[Any, Any], list[Task]] = {}
+    for task in Task.objects.filter(owner=bob).order_by("position", "id"):
+        groups.setdefault((task.task_list_id, task.parent_id), []).append(task)
+    for (list_id, parent_id), siblings in groups.items():
+        keys = [task.position for task in siblings]
+        assert len(set(keys)) == len(keys), (list_id, parent_id, keys)  # no two siblings share a position
+        if parent_id is None:  # the second import's come after the first's, in the document's order
+            assert [task.pk in first for task in siblings] == sorted(
+                (task.pk in first for task in siblings), reverse=True
+            )
+            titles = [task.title for task in siblings]
+            half = len(titles) // 2
+            assert titles[:half] == titles[half:]
+    assert len([key for key in groups if key[1] is None]) == 3  # the inbox and both lists
+    listed = [item["name"] for item in bob_client.get("/api/lists").json()]
+    assert listed == [item["name"] for item in document["lists"]]
+
+
+def test_new_lists_imported_beside_existing_ones_come_after_them(
+    bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    populate(alice_client)
+    document = alice_client.get("/api/export").json()
+    create(bob_client, "/api/lists", name="Errands")
+    create(bob_client, "/api/lists", name="Garden")
+    assert bob_client.post("/api/import", document, format="json").json()["lists_created"] == 2
+    listed = [item["name"] for item in bob_client.get("/api/lists").json()]
+    assert listed == ["Errands", "Garden", *[item["name"] for item in document["lists"]]]
+    positions = list(TaskList.objects.filter(owner=bob).values_list("position", flat=True))
+    assert len(set(positions)) == len(positions)
+
+
 @pytest.mark.parametrize(
     "break_it",
     [
