@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -57,6 +58,18 @@ class ReadOnlyDocsMixin:
 class SchemaView(ReadOnlyDocsMixin, SpectacularAPIView):
     """GET /api/schema: the OpenAPI 3 schema (public: it holds no user data). Its errors (a 429) are JSON like
     every other error of the API, not YAML or OpenAPI documents."""
+
+    def perform_content_negotiation(self, request: Any, force: bool = False) -> tuple[Any, str]:
+        """`?format=json` or `?format=yaml` picks the schema's format (drf-spectacular's documented switch; no
+        other endpoint has it), else the Accept header does."""
+        wanted = request.query_params.get("format")
+        if wanted is not None:
+            for renderer in self.get_renderers():
+                if renderer.format == wanted:
+                    return renderer, renderer.media_type
+            if not force:  # forced: rendering this very error
+                raise ValidationError({"format": [ErrorDetail("Either json or yaml.", code="invalid_choice")]})
+        return super().perform_content_negotiation(request, force)
 
     def finalize_response(self, request: Any, response: HttpResponse, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 from typing import Any
 
@@ -23,6 +24,18 @@ def test_schema_is_public_even_with_a_bad_token(db: Any) -> None:
     schema = response.json()
     assert schema["components"]["securitySchemes"]["BetterAuthJWT"]["scheme"] == "bearer"
     assert schema["components"]["securitySchemes"]["BetterAuthJWT"]["bearerFormat"] == "JWT"
+
+
+def test_schema_format_parameter_picks_json_or_yaml_and_refuses_others(db: Any) -> None:
+    as_json = APIClient().get("/api/schema?format=json")
+    assert (as_json.status_code, as_json["Content-Type"]) == (200, "application/vnd.oai.openapi+json")
+    assert json.loads(as_json.content)["openapi"].startswith("3.")
+    as_yaml = APIClient().get("/api/schema?format=yaml", HTTP_ACCEPT="application/json")
+    assert (as_yaml.status_code, as_yaml["Content-Type"]) == (200, "application/vnd.oai.openapi; charset=utf-8")
+    assert as_yaml.content.startswith(b"openapi: 3.")
+    other = APIClient().get("/api/schema?format=xml")
+    assert (other.status_code, other["Content-Type"]) == (400, "application/json")
+    assert other.json()["errors"]["format"] == ["Either json or yaml."]
 
 
 def test_schema_documents_the_contract_paths(db: Any) -> None:
