@@ -35,6 +35,16 @@ def test_put_replaces_my_task(alices_task: Task, alice_client: APIClient) -> Non
     assert (alices_task.title, alices_task.description, alices_task.completed) == ("Renamed", "", True)
 
 
+def test_put_leaves_completed_and_the_new_fields_it_does_not_name_as_they_were(
+    alice: User, alice_client: APIClient
+) -> None:
+    task = TaskFactory(owner=alice, title="Old", description="d", completed=True, priority=3, tags=["work"])
+    response = alice_client.put(f"/api/tasks/{task.pk}", {"title": "New"}, format="json")
+    assert response.status_code == 200
+    task.refresh_from_db()
+    assert (task.title, task.description, task.completed, task.priority, task.tags) == ("New", "", True, 3, ["work"])
+
+
 def test_put_without_title_is_400_and_unchanged(alices_task: Task, alice_client: APIClient) -> None:
     before = snapshot(alices_task)
     response = alice_client.put(f"/api/tasks/{alices_task.pk}", {"description": "x"}, format="json")
