@@ -112,11 +112,30 @@ def signed_headers(
     }
 
 
+# NAT64's well-known prefix (RFC 6052): 64:ff9b::10.0.0.1 is 10.0.0.1 on a network with a NAT64 gateway.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches: mapped (::ffff:a.b.c.d), 6to4 (2002:ab:cd::), Teredo (its
+    server and client) and NAT64 (64:ff9b::a.b.c.d)."""
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if ip in NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [address for address in found if address is not None]
+
+
 def refused_address(address: str) -> str | None:
-    """Why a receiver may not be at this IP address ("loopback", "private"…), or None for a public one."""
+    """Why a receiver may not be at this IP address ("loopback", "private"…), or None for a public one. An IPv6
+    address that carries an IPv4 address (`embedded_ipv4`) is refused for what that one is too."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # a zone ("fe80::1%eth0") names no other address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(ip, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(ip):
+            reason = refused_address(str(inner))
+            if reason is not None:
+                return reason
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # ::ffff:8.8.8.8 is 8.8.8.8, public
     for reason in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
         if getattr(ip, f"is_{reason}"):
             return reason.replace("_", "-")

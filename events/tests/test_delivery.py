@@ -344,6 +344,12 @@ def test_a_host_that_does_not_resolve_is_a_failed_attempt(alice: User, receiver:
         ("fe80::1", "link-local"),
         ("fc00::1", "private"),
         ("::ffff:127.0.0.1", "loopback"),
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a9fe:a9fe::1", "link-local"),  # 6to4 of 169.254.169.254
+        ("64:ff9b::10.0.0.1", "private"),  # NAT64
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private"),  # Teredo, its client 10.0.0.1
+        ("::ffff:8.8.8.8", None),
+        ("2002:808:808::1", None),  # 6to4 of 8.8.8.8
         ("::", "unspecified"),
         ("93.184.215.14", None),
         ("2606:4700::1111", None),
