@@ -213,12 +213,12 @@ def _lock(task: Task, preconditions: Preconditions) -> tuple[Task, int]:
     """The task's row, locked, and the change number of this write: taken first (in the same statement on
     PostgreSQL), so that every write of a user queues on the user's counter before it locks anything else (no
     two writes wait on each other). `task` may be a mere reference (its pk and owner): the row is read here,
-    among its owner's only."""
+    among its owner's only. TaskChanged when the client's `preconditions` do not hold for it."""
     found, seq = OWN_TASK_FOR_UPDATE.fetch_claimed([task.owner_id], owner_id=task.owner_id, pk=task.pk)
     if not found:
         raise Task.DoesNotExist()
     locked = found[0]
-    if not preconditions.hold(locked.etag):
+    if preconditions.given() and not preconditions.hold(locked.etag):
         raise TaskChanged()
     return locked, seq
 

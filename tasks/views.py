@@ -407,7 +407,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
     def _changed(self, write: Any, task: Task | None = None, **kwargs: Any) -> Task:
         """Run a write service on the task given, or else the one the URL names (the service reads it among the
-        caller's, under lock), honouring If-Match."""
+        caller's, under lock), honouring If-Match and If-None-Match."""
         try:
             preconditions = Preconditions.of(self.request.headers)
             return write(task=task or self._task_reference(), preconditions=preconditions, **kwargs)
