@@ -27,7 +27,9 @@ from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, TaskViewSet
 
 MAX_OPERATIONS = 100
 TEMP_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
-REFERENCES = ("list_id", "parent_id", "after", "before")
+# The members of an operation's data that may name an earlier create by its temp_id, and what each names (None:
+# the operation's own type: a task moves after a task, a list after a list).
+REFERENCES: dict[str, str | None] = {"list_id": "list", "parent_id": "task", "after": None, "before": None}
 
 # (type, op) -> the method, the path after /api/, and the viewset action that serves it.
 ROUTES: dict[tuple[str, str], tuple[str, str, str]] = {
@@ -141,13 +143,13 @@ class BatchView(StrictQueryParamsMixin, generics.GenericAPIView):
             batch = BatchSerializer(data=request.data)
             if not batch.is_valid():
                 raise operation_error(batch.errors) or serializers.ValidationError(batch.errors)
-            ids: dict[str, int] = {}
+            ids: dict[str, tuple[str, int]] = {}  # temp_id -> the type and id of what its create made
             results = []
             for index, operation in enumerate(batch.validated_data["operations"]):
                 answer = self._dispatch(request, operation, ids, index)
                 result: dict[str, Any] = {"index": index, "status": answer.status_code, "body": answer.data}
                 if "temp_id" in operation:
-                    ids[operation["temp_id"]] = answer.data["id"]
+                    ids[operation["temp_id"]] = (operation["type"], answer.data["id"])
                     result["temp_id"] = operation["temp_id"]
                 results.append(result)
             return Response({"results": results})
@@ -160,27 +162,33 @@ class BatchView(StrictQueryParamsMixin, generics.GenericAPIView):
                 body["errors"] = e.body["errors"]
             return Response(body, status=e.status_code)
 
-    def _dispatch(self, request: Request, operation: dict[str, Any], ids: dict[str, int], index: int) -> Response:
+    def _dispatch(
+        self, request: Request, operation: dict[str, Any], ids: dict[str, tuple[str, int]], index: int
+    ) -> Response:
         """Run one operation through its endpoint's view, as the caller, inside the batch's transaction."""
-
-        def resolve(value: Any, where: str) -> Any:
-            if isinstance(value, str) and value in ids:
-                return ids[value]
-            if isinstance(value, str):
-                raise BatchFailed(index, _refused(where, f"{value!r} is no temp_id of an earlier create."))
-            return value
-
         kind, op = operation["type"], operation["op"]
+
+        def resolve(value: Any, where: str, names: str) -> Any:
+            """The id a temp_id stands for, when it names what `where` takes (a list or a task)."""
+            if not isinstance(value, str):
+                return value
+            if value not in ids:
+                raise BatchFailed(index, _refused(where, f"{value!r} is no temp_id of an earlier create."))
+            made, pk = ids[value]
+            if made != names:
+                raise BatchFailed(index, _refused(where, f"{value!r} names a {made}, not a {names}."))
+            return pk
+
         method, path, action = ROUTES[(kind, op)]
         if "id" in operation:
-            pk = resolve(operation["id"], "id")
+            pk = resolve(operation["id"], "id", kind)
             if type(pk) is not int or not 1 <= pk < 2**63:
                 raise BatchFailed(index, _refused("id", "Must be an id or a temp_id."))
             path = path.format(id=pk)
         data = dict(operation.get("data") or {})
-        for name in REFERENCES:
+        for name, names in REFERENCES.items():
             if name in data:
-                data[name] = resolve(data[name], f"data.{name}")
+                data[name] = resolve(data[name], f"data.{name}", names or kind)
         query = f"tasks={operation['tasks']}" if "tasks" in operation else ""
         inner = _request(request, method, f"/api/{path}", data, query, operation.get("if_match"))
         view = VIEWSETS[kind].as_view({method.lower(): action}, throttle_classes=())

@@ -193,3 +193,45 @@ def test_a_temp_id_named_twice_is_the_fault_of_the_operation_that_names_it_again
     assert (body["index"], body["code"]) == (3, "invalid")
     assert body["detail"] == "operations[3]: temp_id: A temp_id names one create."
     assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("made", "used"),
+    [
+        ({"type": "list", "data": {"name": "L"}}, {"op": "update", "type": "task", "id": "x", "data": {"title": "!"}}),
+        ({"type": "list", "data": {"name": "L"}}, {"op": "delete", "type": "task", "id": "x"}),
+        (
+            {"type": "task", "data": {"title": "T"}},
+            {"op": "create", "type": "task", "data": {"title": "in", "list_id": "x"}},
+        ),
+        (
+            {"type": "list", "data": {"name": "L"}},
+            {"op": "create", "type": "task", "data": {"title": "in", "parent_id": "x"}},
+        ),
+        ({"type": "list", "data": {"name": "L"}}, {"op": "move", "type": "task", "id": 0, "data": {"after": "x"}}),
+        ({"type": "task", "data": {"title": "T"}}, {"op": "update", "type": "list", "id": "x", "data": {"name": "M"}}),
+    ],
+)
+def test_a_temp_id_used_for_the_other_type_fails_the_batch_and_touches_nothing_that_shares_its_number(
+    made: dict[str, Any], used: dict[str, Any], alice: User, alice_client: APIClient
+) -> None:
+    # Lists and tasks are numbered apart: give the user a task and a list of every number the batch may make.
+    for n in range(3):
+        alice_client.post("/api/tasks", {"title": f"task {n}"}, format="json")
+        alice_client.post("/api/lists", {"name": f"list {n}"}, format="json")
+    mine = alice_client.post("/api/tasks", {"title": "mine"}, format="json").json()["id"]
+    used = {**used, "id": mine} if used.get("id") == 0 else used
+    before = (
+        list(Task.objects.values_list("id", "title", "task_list_id", "parent_id", "position").order_by("id")),
+        list(TaskList.objects.values_list("id", "name").order_by("id")),
+    )
+    response = batch(alice_client, {"op": "create", "temp_id": "x", **made}, used)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert (body["index"], body["code"]) == (1, "invalid")
+    assert "names a" in body["detail"]
+    after = (
+        list(Task.objects.values_list("id", "title", "task_list_id", "parent_id", "position").order_by("id")),
+        list(TaskList.objects.values_list("id", "name").order_by("id")),
+    )
+    assert after == before
