@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from fractional_indexing import FIError, validate_order_key
+from fractional_indexing import BASE_62_DIGITS, FIError, validate_order_key
 from rest_framework import serializers
 
 from authn.models import User
@@ -117,10 +117,18 @@ def export_document(owner: User) -> dict[str, Any]:
     }
 
 
+KEY_DIGITS = frozenset(BASE_62_DIGITS)
+
+
 class OrderKeyInput(serializers.CharField):
+    """A position as the API makes them: base-62 digits (fractional_indexing's own check takes any character of
+    a valid head and length, "a b" included, which the next key made beside it cannot handle)."""
+
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         try:
+            if not set(value) <= KEY_DIGITS:
+                raise ValueError(value)
             validate_order_key(value)
         except (FIError, ValueError, IndexError):
             raise serializers.ValidationError("Not a position this API made.", code="invalid") from None

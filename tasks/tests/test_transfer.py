@@ -139,6 +139,20 @@ def test_an_import_into_lists_and_an_inbox_that_hold_tasks_puts_its_tasks_after_
     assert listed == [item["name"] for item in document["lists"]]
 
 
+@pytest.mark.parametrize("key", ["a b", "a\u00e9", "a_", "a-", "a.", "a\u00b2", "a\u0660", "a\uff10", "k" + "_" * 11])
+@pytest.mark.parametrize("where", ["lists", "tasks"])
+def test_a_position_with_a_character_no_key_of_the_api_has_is_a_400_and_later_writes_still_work(
+    key: str, where: str, alice: User, bob: User, alice_client: APIClient, bob_client: APIClient
+) -> None:
+    populate(alice_client)
+    document = alice_client.get("/api/export").json()
+    document[where][-1]["position"] = key
+    response = bob_client.post("/api/import", document, format="json")
+    assert response.status_code == 400, response.content
+    assert not Task.objects.filter(owner=bob).exists()
+    assert create(bob_client, "/api/lists", name="After")["name"] == "After"
+
+
 def test_new_lists_imported_beside_existing_ones_come_after_them(
     bob: User, alice_client: APIClient, bob_client: APIClient
 ) -> None:
