@@ -14,6 +14,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from evotodo.api import StrictQueryParamsMixin
 from evotodo.shared_redis import shared_redis
 from evotodo.unavailable import (
     DATABASE_RETRY_AFTER_SECONDS,
@@ -55,9 +56,14 @@ class ReadOnlyDocsMixin:
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class SchemaView(ReadOnlyDocsMixin, SpectacularAPIView):
+class SchemaView(ReadOnlyDocsMixin, StrictQueryParamsMixin, SpectacularAPIView):
     """GET /api/schema: the OpenAPI 3 schema (public: it holds no user data). Its errors (a 429) are JSON like
-    every other error of the API, not YAML or OpenAPI documents."""
+    every other error of the API, not YAML or OpenAPI documents. It reads `format` only: drf-spectacular's
+    `version` and `lang` would put what a client sends into the schema and its Content-Disposition header (a
+    line break there was a 500)."""
+
+    def query_params_for(self, action: str | None) -> frozenset[str]:
+        return frozenset({"format"})
 
     def perform_content_negotiation(self, request: Any, force: bool = False) -> tuple[Any, str]:
         """`?format=json` or `?format=yaml` picks the schema's format (drf-spectacular's documented switch; no

@@ -6,6 +6,7 @@ import json
 from io import StringIO
 from typing import Any
 
+import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -36,6 +37,22 @@ def test_schema_format_parameter_picks_json_or_yaml_and_refuses_others(db: Any) 
     other = APIClient().get("/api/schema?format=xml")
     assert (other.status_code, other["Content-Type"]) == (400, "application/json")
     assert other.json()["errors"]["format"] == ["Either json or yaml."]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("version=%0A", "unknown_parameter"),
+        ("version=x%22;%20filename=%22evil.html", "unknown_parameter"),
+        ("lang=en", "unknown_parameter"),
+        ("format=json&format=yaml", "repeated_parameter"),
+    ],
+)
+def test_schema_refuses_parameters_it_does_not_read(db: Any, query: str, code: str) -> None:
+    response = APIClient().get(f"/api/schema?{query}")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json()["code"] == code
+    assert "Content-Disposition" not in response
 
 
 def test_schema_documents_the_contract_paths(db: Any) -> None:
