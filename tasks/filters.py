@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from tasks.datetimes import DateTimeRejected, parse_aware_datetime
 from tasks.models import MAX_TAGS, TAG_MAX_LENGTH, Priority, Task, TaskTag
 from tasks.ordering import SORT_KEYS
+from tasks.serializers import shows_something
 from tasks.services import tag_keys
 
 STATUS_CHOICES = [("all", "all"), ("pending", "pending"), ("completed", "completed")]
@@ -45,9 +47,12 @@ class TagListFormField(forms.Field):
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value: Any) -> list[str]:
-        tags = [str(tag).strip() for tag in (value or [])]
+        # Composed as stored tags are (`clean_tags`), so that the limits count what a stored tag counts.
+        tags = [unicodedata.normalize("NFC", str(tag).strip()) for tag in (value or [])]
         if "" in tags:  # `?tag=` would filter by nothing and return every task: a client's mistake, said so
             raise forms.ValidationError("A tag must not be empty.", code="empty")
+        if not all(shows_something(tag) for tag in tags):  # no stored tag is only invisible characters
+            raise forms.ValidationError("A tag needs a visible character.", code="blank")
         if len(tags) > MAX_TAGS or any(len(tag) > TAG_MAX_LENGTH for tag in tags):
             raise forms.ValidationError(f"At most {MAX_TAGS} tags of {TAG_MAX_LENGTH} characters.", code="invalid")
         if any("\x00" in tag for tag in tags):

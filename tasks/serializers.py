@@ -153,25 +153,22 @@ def clean_title(value: str) -> str:
 
 
 def clean_list_name(value: str) -> str:
-    """A list name as stored: composed (NFC), showing something (not only spaces, marks or invisible characters)."""
-    value = unicodedata.normalize("NFC", value)
+    """A list name as stored (composed by its field, ComposedCharField): showing something, not only spaces,
+    marks or invisible characters."""
     if not shows_something(value):
         raise serializers.ValidationError("A name needs a visible character.", code="blank")
-    if len(value) > LIST_NAME_MAX_LENGTH:  # composing can lengthen a few characters
-        raise serializers.ValidationError(f"At most {LIST_NAME_MAX_LENGTH} characters.", code="max_length")
     return value
 
 
 def clean_tags(value: list[str]) -> list[str]:
-    """Tags as stored: composed (NFC), unique by their keys (`tag_key`: case and composition aside) in the order
-    given, the first spelling kept, each key fitting the key's column."""
+    """Tags as stored (composed by their field, ComposedCharField): unique by their keys (`tag_key`: case and
+    composition aside) in the order given, the first spelling kept, each key fitting the key's column."""
     tags, seen = [], set()
     for tag in value:
-        tag = unicodedata.normalize("NFC", tag)
         if not shows_something(tag):
             raise serializers.ValidationError("A tag needs a visible character.", code="blank")
         key = tag_key(tag)
-        if max(len(tag), len(key)) > TAG_MAX_LENGTH:  # composing, or folding ("ß" is "ss"), can lengthen a tag
+        if len(key) > TAG_MAX_LENGTH:  # folding can lengthen a tag ("ß" is "ss")
             raise serializers.ValidationError(f"{tag!r} is too long once case-folded.", code="max_length")
         if key not in seen:
             seen.add(key)
@@ -313,6 +310,14 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class ComposedCharField(StrictCharField):
+    """A string stored composed (Unicode NFC), its limits counted on that form: "é" typed as "e" and U+0301 is
+    one character, as it is stored."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return unicodedata.normalize("NFC", super().to_internal_value(data))
+
+
 class StrictBooleanField(serializers.BooleanField):
     """A JSON true or false, and only that: DRF would also take "yes", "on" or 1."""
 
@@ -433,7 +438,7 @@ class TaskSerializer(FieldsOncePerClassMixin, StrictFieldsMixin, serializers.Mod
     )
     priority = PriorityField(required=False, help_text="none (default), low, medium or high.")
     tags = serializers.ListField(
-        child=StrictCharField(max_length=TAG_MAX_LENGTH),
+        child=ComposedCharField(max_length=TAG_MAX_LENGTH),
         max_length=MAX_TAGS,
         required=False,
         help_text="Up to 20 tags of up to 50 characters; trimmed, case-insensitively unique, order kept.",
@@ -542,7 +547,7 @@ class TaskListSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     user_id = serializers.CharField(
         source="owner.better_auth_id", read_only=True, help_text="The owner's Better Auth id."
     )
-    name = StrictCharField(
+    name = ComposedCharField(
         max_length=LIST_NAME_MAX_LENGTH, help_text="1-100 characters; unique among your lists, whatever the case."
     )
     color = ColorField(

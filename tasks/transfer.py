@@ -43,6 +43,7 @@ from tasks.serializers import (
     PRIORITY_LABELS,
     AwareDateTimeField,
     ColorField,
+    ComposedCharField,
     DueDateTimeField,
     PriorityField,
     RecurrenceSerializer,
@@ -150,7 +151,7 @@ class ImportedRule(RecurrenceSerializer):
 
 class ImportedList(StrictFieldsMixin, serializers.Serializer):
     id = StrictIntegerField(min_value=1, max_value=MAX_ID)
-    name = StrictCharField(max_length=LIST_NAME_MAX_LENGTH)
+    name = ComposedCharField(max_length=LIST_NAME_MAX_LENGTH)
     color = ColorField(COLOR, allow_null=True, required=False)
     position = OrderKeyInput(max_length=ORDER_KEY_MAX_LENGTH, required=False)
     archived = StrictBooleanField(required=False)
@@ -171,7 +172,9 @@ class ImportedTask(StrictFieldsMixin, serializers.Serializer):
     completed = StrictBooleanField(required=False)
     completed_at = AwareDateTimeField(allow_null=True, required=False)
     priority = PriorityField(required=False)
-    tags = serializers.ListField(child=StrictCharField(max_length=TAG_MAX_LENGTH), max_length=MAX_TAGS, required=False)
+    tags = serializers.ListField(
+        child=ComposedCharField(max_length=TAG_MAX_LENGTH), max_length=MAX_TAGS, required=False
+    )
     due_at = DueDateTimeField(allow_null=True, required=False)
     remind_at = DueDateTimeField(allow_null=True, required=False)
     recurrence = ImportedRule(allow_null=True, required=False)

@@ -54,6 +54,15 @@ def test_tag_filter_finds_a_tag_however_it_is_composed(alice: User, alice_client
     assert [(tag["name"], tag["count"]) for tag in alice_client.get("/api/tags").json()] == [("CAF\u00c9", 2)]
 
 
+def test_tag_filter_counts_the_composed_form_and_refuses_an_invisible_tag(alice: User, alice_client: APIClient) -> None:
+    long_tag = "\u00e9" * 30
+    assert alice_client.post("/api/tasks", {"title": "long", "tags": [long_tag]}, format="json").status_code == 201
+    assert titles(alice_client.get("/api/tasks", {"tag": "e\u0301" * 30})) == ["long"]
+    for invisible in ("\u200b", "\u0301", "\u3164"):
+        response = alice_client.get("/api/tasks", {"tag": invisible})
+        assert (response.status_code, response.json()["code"]) == (400, "invalid"), invisible
+
+
 def test_tag_mode_all_needs_every_tag(planned: None, alice_client: APIClient) -> None:
     assert titles(alice_client.get("/api/tasks?tag=work&tag=urgent&tag_mode=all")) == ["soon"]
 

@@ -85,6 +85,17 @@ def test_a_tag_is_stored_composed_and_its_decomposed_spelling_is_the_same_tag(
     assert sorted(TaskTag.objects.values_list("key", "name")) == [("cafe", "cafe"), ("caf\u00e9", CAFE_COMPOSED)]
 
 
+def test_a_tags_and_a_list_names_limits_count_the_composed_form(alice: User, alice_client: APIClient) -> None:
+    decomposed = "e\u0301"
+    body = create(alice_client, tags=[decomposed * 50])
+    assert body.status_code == 201, body.content
+    assert Task.objects.get().tags == ["\u00e9" * 50]
+    named = alice_client.post("/api/lists", {"name": decomposed * 100}, format="json")
+    assert named.status_code == 201, named.content
+    assert named.json()["name"] == "\u00e9" * 100
+    assert create(alice_client, tags=[decomposed * 51]).status_code == 400
+
+
 def test_a_tag_that_grows_past_the_limit_when_composed_is_400(alice: User, alice_client: APIClient) -> None:
     # U+0958 (DEVANAGARI LETTER QA) is excluded from composition: NFC writes it as two characters.
     response = create(alice_client, tags=["\u0958" * 26])
