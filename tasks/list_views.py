@@ -135,7 +135,12 @@ CREATE_LIST_EXAMPLES = [
     ),
     retrieve=extend_schema(
         summary=LIST_SUMMARIES["retrieve"],
-        responses={200: TaskListSerializer, 304: OpenApiResponse(description="Unchanged.")},
+        parameters=[LIST_IF_MATCH],
+        responses={
+            200: TaskListSerializer,
+            304: OpenApiResponse(description="Unchanged."),
+            412: LIST_CHANGED,
+        },
     ),
     update=extend_schema(
         summary=LIST_SUMMARIES["update"],
@@ -207,6 +212,9 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task_list = self.get_object()
+        if_match = request.headers.get("If-Match")  # RFC 9110: evaluated first, on a read as on a write
+        if if_match is not None and not etag_matches(if_match, task_list.etag):
+            raise ListPreconditionFailed()
         if etag_matches(request.headers.get("If-None-Match", ""), task_list.etag, weak=True):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task_list.etag})
         return self._response(task_list)

@@ -304,8 +304,8 @@ SYNC_EXAMPLES = [
     ),
     retrieve=extend_schema(
         summary=TASK_SUMMARIES["retrieve"],
-        parameters=[IF_NONE_MATCH],
-        responses={200: TaskSerializer, 304: OpenApiResponse(description="Unchanged.")},
+        parameters=[IF_MATCH, IF_NONE_MATCH],
+        responses={200: TaskSerializer, 304: OpenApiResponse(description="Unchanged."), 412: CHANGED},
     ),
     update=extend_schema(
         summary=TASK_SUMMARIES["update"],
@@ -470,6 +470,9 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task = self.get_object()
+        if_match = request.headers.get("If-Match")  # RFC 9110: evaluated first, on a read as on a write
+        if if_match is not None and not etag_matches(if_match, task.etag):
+            raise PreconditionFailed()
         if etag_matches(request.headers.get("If-None-Match", ""), task.etag, weak=True):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task.etag})
         return self._task_response(task)

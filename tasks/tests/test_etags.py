@@ -133,3 +133,14 @@ def test_if_match_and_if_none_match_both_have_to_hold(alice_client: APIClient, t
     fine = alice_client.patch(url, {"title": "Yes"}, format="json", HTTP_IF_MATCH=etag, HTTP_IF_NONE_MATCH='"0-0"')
     assert fine.status_code == 200
     assert Task.objects.get(pk=task.pk).title == "Yes"
+
+
+def test_a_read_whose_if_match_names_another_etag_is_412_and_if_match_comes_before_if_none_match(
+    alice_client: APIClient, task: Task
+) -> None:
+    etag = etag_of(alice_client, task)
+    url = f"/api/tasks/{task.pk}"
+    assert alice_client.get(url, HTTP_IF_MATCH='"0-nope"').status_code == 412
+    assert alice_client.get(url, HTTP_IF_MATCH=etag).status_code == 200
+    assert alice_client.get(url, HTTP_IF_MATCH='"0-nope"', HTTP_IF_NONE_MATCH=etag).status_code == 412
+    assert alice_client.get(url, HTTP_IF_MATCH=etag, HTTP_IF_NONE_MATCH=etag).status_code == 304

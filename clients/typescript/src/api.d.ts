@@ -1950,6 +1950,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The task's ETag: 412 if it changed since. */
+                "If-Match"?: string;
                 /** @description The task's ETag: 304 if unchanged. */
                 "If-None-Match"?: string;
             };
@@ -2019,6 +2021,16 @@ export interface operations {
             };
             /** @description Only JSON is served. */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed since the ETag in If-Match was read. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3159,7 +3171,10 @@ export interface operations {
     lists_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -3226,6 +3241,16 @@ export interface operations {
             };
             /** @description Only JSON is served. */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6106,6 +6131,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The task's ETag: 412 if it changed since. */
+                "If-Match"?: string;
                 /** @description The task's ETag: 304 if unchanged. */
                 "If-None-Match"?: string;
             };
@@ -6176,6 +6203,16 @@ export interface operations {
             };
             /** @description Only JSON is served. */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task changed since the ETag in If-Match was read. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7326,7 +7363,10 @@ export interface operations {
     user_lists_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The list's ETag: 412 if it changed since. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
                 user_id: string;
@@ -7394,6 +7434,16 @@ export interface operations {
             };
             /** @description Only JSON is served. */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The list changed since the ETag in If-Match was read. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
