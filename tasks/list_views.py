@@ -39,7 +39,7 @@ from tasks.list_services import (
 from tasks.models import MAX_LISTS, TaskList
 from tasks.order_keys import NotASibling
 from tasks.serializers import ListMoveSerializer, TaskListSerializer
-from tasks.services import Preconditions, etag_matches
+from tasks.services import Preconditions
 from tasks.views import IDEMPOTENCY_KEY, KEY_REUSED, IsPathUser
 
 
@@ -212,10 +212,10 @@ class TaskListViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task_list = self.get_object()
-        if_match = request.headers.get("If-Match")  # RFC 9110: evaluated first, on a read as on a write
-        if if_match is not None and not etag_matches(if_match, task_list.etag):
+        preconditions = Preconditions.of(request.headers)
+        if not preconditions.matched(task_list.etag):  # RFC 9110: If-Match first, on a read as on a write
             raise ListPreconditionFailed()
-        if etag_matches(request.headers.get("If-None-Match", ""), task_list.etag, weak=True):
+        if preconditions.unchanged(task_list.etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task_list.etag})
         return self._response(task_list)
 

@@ -156,9 +156,10 @@ def etag_matches(header: str, etag: str, *, weak: bool = False) -> bool:
 
 @dataclass(frozen=True)
 class Preconditions:
-    """A write's conditional headers (RFC 9110, 13.1), checked against the row as this write holds it locked:
-    `If-Match` holds when it names the current ETag (strong comparison; `*`, any), `If-None-Match` when it names
-    no current ETag (weak comparison; `*`, none: the row exists, so it never holds)."""
+    """A request's conditional headers (RFC 9110, 13.1): `If-Match` holds when it names the current ETag (strong
+    comparison; `*`, any), `If-None-Match` when it names no current ETag (weak comparison; `*`, none: the row
+    exists, so it never holds). A write checks both against the row as it holds it locked (`hold`); a read
+    answers 412 when If-Match fails (`matched`), then 304 when If-None-Match does (`unchanged`)."""
 
     if_match: str | None = None
     if_none_match: str | None = None
@@ -170,10 +171,14 @@ class Preconditions:
     def given(self) -> bool:
         return self.if_match is not None or self.if_none_match is not None
 
+    def matched(self, etag: str) -> bool:
+        return self.if_match is None or etag_matches(self.if_match, etag)
+
+    def unchanged(self, etag: str) -> bool:
+        return self.if_none_match is not None and etag_matches(self.if_none_match, etag, weak=True)
+
     def hold(self, etag: str) -> bool:
-        if self.if_match is not None and not etag_matches(self.if_match, etag):
-            return False
-        return self.if_none_match is None or not etag_matches(self.if_none_match, etag, weak=True)
+        return self.matched(etag) and not self.unchanged(etag)
 
 
 NO_PRECONDITIONS = Preconditions()

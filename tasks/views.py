@@ -58,7 +58,6 @@ from tasks.services import (
     SubtaskRejected,
     TaskChanged,
     TaskConflict,
-    etag_matches,
     task_complete,
     task_create,
     task_delete,
@@ -470,10 +469,10 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task = self.get_object()
-        if_match = request.headers.get("If-Match")  # RFC 9110: evaluated first, on a read as on a write
-        if if_match is not None and not etag_matches(if_match, task.etag):
+        preconditions = Preconditions.of(request.headers)
+        if not preconditions.matched(task.etag):  # RFC 9110: If-Match first, on a read as on a write
             raise PreconditionFailed()
-        if etag_matches(request.headers.get("If-None-Match", ""), task.etag, weak=True):
+        if preconditions.unchanged(task.etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task.etag})
         return self._task_response(task)
 
