@@ -333,14 +333,10 @@ def _decode(token: str, key: Any, algorithm: str, conf: AuthSettings) -> dict[st
             leeway=conf.leeway_seconds,
         )
     except ExpiredSignatureError as e:
-        claims = _verified_claims_or_empty(token, key, algorithm)
-        if claims:
-            _check_claims(claims)  # PyJWT reads `"exp": true` as 1, long expired: it is no number
-        raise TokenExpired(exp=claims.get("exp")) from e
+        # PyJWT reads `"exp": true` as 1, long expired: it is no number.
+        raise TokenExpired(exp=_type_checked_claims(token, key, algorithm).get("exp")) from e
     except ImmatureSignatureError as e:
-        claims = _verified_claims_or_empty(token, key, algorithm)
-        if claims:
-            _check_claims(claims)  # `"nbf": true` likewise
+        claims = _type_checked_claims(token, key, algorithm)  # `"nbf": true` likewise
         raise TokenNotYetValid(nbf=claims.get("nbf"), iat=claims.get("iat")) from e
     except InvalidIssuerError as e:
         got = _verified_claims_or_empty(token, key, algorithm).get("iss")
@@ -351,20 +347,26 @@ def _decode(token: str, key: Any, algorithm: str, conf: AuthSettings) -> dict[st
     except MissingRequiredClaimError as e:
         raise TokenClaimsInvalid(f"The token has no {e.claim!r} claim.", claim=e.claim) from e
     except (InvalidSubjectError, InvalidIssuedAtError) as e:
-        _check_claims(_verified_claims_or_empty(token, key, algorithm))  # which claim, when it is a type
+        _type_checked_claims(token, key, algorithm)  # which claim, when it is of the wrong type
         raise TokenClaimsInvalid() from e
     except InvalidSignatureError as e:
         raise TokenSignatureInvalid() from e
     except InvalidAlgorithmError as e:
         raise TokenAlgorithmNotAllowed() from e
     except DecodeError as e:
-        claims = _verified_claims_or_empty(token, key, algorithm)
-        if claims:  # signed and readable, so a claim of the wrong type (`"exp": [1]`), which PyJWT reports so
-            _check_claims(claims)
+        if _type_checked_claims(token, key, algorithm):  # signed and readable: a claim PyJWT found of the wrong type
             raise TokenClaimsInvalid() from e
         raise TokenMalformed() from e
     except (InvalidTokenError, InvalidKeyError) as e:
         raise TokenMalformed() from e
+
+
+def _type_checked_claims(token: str, key: Any, algorithm: str) -> dict[str, Any]:
+    """`_verified_claims_or_empty`, and TokenClaimsInvalid naming a claim of the wrong type (`_check_claims`)."""
+    claims = _verified_claims_or_empty(token, key, algorithm)
+    if claims:
+        _check_claims(claims)
+    return claims
 
 
 def _verified_claims_or_empty(token: str, key: Any, algorithm: str) -> dict[str, Any]:
