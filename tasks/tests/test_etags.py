@@ -144,3 +144,16 @@ def test_a_read_whose_if_match_names_another_etag_is_412_and_if_match_comes_befo
     assert alice_client.get(url, HTTP_IF_MATCH=etag).status_code == 200
     assert alice_client.get(url, HTTP_IF_MATCH='"0-nope"', HTTP_IF_NONE_MATCH=etag).status_code == 412
     assert alice_client.get(url, HTTP_IF_MATCH=etag, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+@pytest.mark.parametrize(("method", "suffix", "body"), [*WRITES, ("get", "", None)])
+@pytest.mark.parametrize("header", ["HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH"])
+def test_another_users_conditional_request_is_404_whatever_its_etags_and_changes_nothing(
+    method: str, suffix: str, body: dict | None, header: str, alice_client: APIClient, bob_client: APIClient, task: Task
+) -> None:
+    before = Task.objects.values().get(pk=task.pk)
+    for given in ("*", etag_of(alice_client, task), '"0-other"'):
+        send = getattr(bob_client, method)
+        response = send(f"/api/tasks/{task.pk}{suffix}", body, format="json", **{header: given})
+        assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert Task.objects.values().get(pk=task.pk) == before

@@ -518,3 +518,26 @@ def test_a_list_of_thousands_of_tasks_is_deleted_with_one_change_and_one_event_p
         numbers = list(Task.objects.filter(pk__in=ids).values_list("change_seq", flat=True))
     assert len(set(numbers)) == LARGE_LIST  # a change number each, none shared
     assert Event.objects.count() - before == LARGE_LIST + 1  # one per task, one for the list
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [("get", "", None), ("patch", "", {"name": "Mine"}), ("post", "/move", {"after": None}), ("delete", "", None)],
+)
+@pytest.mark.parametrize("header", ["HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH"])
+def test_another_users_conditional_request_on_a_list_is_404_and_changes_nothing(
+    method: str,
+    suffix: str,
+    body: dict | None,
+    header: str,
+    alice: User,
+    alice_client: APIClient,
+    bob_client: APIClient,
+) -> None:
+    task_list = create_list(alice_client, name="Work")
+    url = f"/api/lists/{task_list['id']}"
+    before = TaskList.objects.values().get(pk=task_list["id"])
+    for given in ("*", alice_client.get(url)["ETag"]):
+        response = getattr(bob_client, method)(url + suffix, body, format="json", **{header: given})
+        assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert TaskList.objects.values().get(pk=task_list["id"]) == before
