@@ -1,18 +1,21 @@
 """gunicorn settings: `gunicorn evotodo.wsgi` reads this file from the project root."""
 
 import gc
-import multiprocessing
 import os
 
 from evotodo import gunicorn_errors
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
-# Sync workers, two per core plus one: the work is CPU-bound (JSON, token checks) with the database close by;
-# on this kind of machine they served more than ASGI under uvicorn, and persistent database connections
-# (DATABASE_CONN_MAX_AGE) already avoid a connection per request.
+# Sync workers, one per core this process may run on: the work is CPU-bound (JSON, token checks, the ORM) with the
+# database close by, and on this kind of machine they served more than ASGI under uvicorn. More processes than
+# cores only take turns on them: measured on 2 cores with PostgreSQL local (bench/README.md, thirteenth round),
+# 5 workers cost a request 25-30 % more CPU than 2 (the caches of each core shared out among more processes) and
+# served less. Where PostgreSQL is across a network, each worker also waits for its round trips: raise
+# WEB_CONCURRENCY there, to cores x (1 + the time a request waits / the CPU time it takes), as the README says.
+# Persistent database connections (DATABASE_CONN_MAX_AGE) already avoid a connection per request.
 worker_class = "sync"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 
 # Load Django once in the master and fork the workers from it: a recycled worker starts at once instead of
 # importing everything again, and the loaded objects are frozen out of the garbage collector's way, so the

@@ -184,9 +184,10 @@ def with_application_name(url: str, name: str) -> str:
 
 class Server:
     """One gunicorn (the project's config, from `root`) in its own session, and the pids to account for it:
-    its process group and the database backends that carry its application name."""
+    its process group and the database backends that carry its application name. `command`, given, serves the
+    same application with another server instead; `{port}` in it is replaced by the port it must bind."""
 
-    def __init__(self, label: str, root: Path, env: dict[str, str]) -> None:
+    def __init__(self, label: str, root: Path, env: dict[str, str], command: list[str] | None = None) -> None:
         self.label = label
         self.root = root
         self.application_name = f"evotodo-bench-{label}"
@@ -197,8 +198,9 @@ class Server:
             "GUNICORN_ACCESS_LOG": "",
             "DATABASE_URL": with_application_name(DATABASE_URL, self.application_name),
         }
+        command = command or [sys.executable, "-m", "gunicorn", "bench.wsgi", "--bind", "127.0.0.1:{port}"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "bench.wsgi", "--bind", f"127.0.0.1:{self.port}"],
+            [part.replace("{port}", str(self.port)) for part in command],
             cwd=root,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -213,7 +215,7 @@ class Server:
                 time.sleep(0.2)
         else:
             self.stop()
-            sys.exit(f"gunicorn ({label}) did not start")
+            sys.exit(f"the server ({label}) did not start")
         self.pids = combined(process_group(self.process.pid), postgres_backends(plain_dsn(), self.application_name))
 
     def stop(self) -> None:
@@ -591,9 +593,11 @@ def redis_url() -> str:
 
 
 def server_env(jwks: JWKS, workers: str) -> dict[str, str]:
-    """The environment of the servers under test (and of the seeding, in this process)."""
+    """The environment of the servers under test (and of the seeding, in this process); `workers` empty leaves
+    their number to each revision's gunicorn.conf.py."""
+    environ = {name: value for name, value in os.environ.items() if name != "WEB_CONCURRENCY"}
     return {
-        **os.environ,
+        **environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
@@ -603,8 +607,8 @@ def server_env(jwks: JWKS, workers: str) -> dict[str, str]:
         "API_THROTTLE_USER": "off",
         "API_THROTTLE_ANON": "off",
         "LOG_LEVEL": "WARNING",
-        "WEB_CONCURRENCY": workers,
         "REDIS_URL": redis_url(),
+        **({"WEB_CONCURRENCY": workers} if workers else {}),
     }
 
 
@@ -612,8 +616,7 @@ def main() -> None:
     ensure_wrk()
     jwks = JWKS()
     recreate_database()
-    workers = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1))
-    env = server_env(jwks, workers)
+    env = server_env(jwks, os.environ.get("WEB_CONCURRENCY", ""))
     log(f"seeding {USERS} users x {TASKS_PER_USER} tasks and one user with {HEAVY_TASKS} tasks")
     data = seed(env)
     sub, email, name, _ = data["users"][0]
@@ -631,6 +634,7 @@ def main() -> None:
             if baseline_root is not None:
                 servers["baseline"] = Server("baseline", baseline_root, env)
             current = servers["current"]
+            workers = len(process_group(current.process.pid)()) - 1  # what gunicorn.conf.py started, master aside
             files = build_scenarios(data, jwks, Path(directory))
             log("warming up")
             for server in servers.values():
@@ -692,7 +696,7 @@ def main() -> None:
     judged = paired or by
     report = {
         "machine": machine(),
-        "workers": int(workers),
+        "workers": workers,
         "redis": env["REDIS_URL"],
         "duration_s": DURATION,
         "rounds": ROUNDS,

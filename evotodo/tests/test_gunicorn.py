@@ -119,10 +119,29 @@ def test_the_project_config_parses_requests_with_gunicorns_python_parser() -> No
     assert message._check_fast_parser(cfg) is False  # gunicorn looks no further, installed or not
 
 
+@pytest.mark.parametrize("given", [None, ""])
+def test_a_node_runs_one_sync_worker_per_core_it_may_use_by_default(
+    monkeypatch: pytest.MonkeyPatch, given: str | None
+) -> None:
+    if given is None:
+        monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    else:
+        monkeypatch.setenv("WEB_CONCURRENCY", given)  # as .env.example leaves it
+    config = project_gunicorn_settings()
+    assert config["worker_class"] == "sync"
+    assert config["workers"] == len(os.sched_getaffinity(0))
+
+
+def test_web_concurrency_sets_a_nodes_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+    assert project_gunicorn_settings()["workers"] == 7
+
+
 def test_a_nodes_workers_started_together_do_not_restart_together() -> None:
     """gunicorn recycles a worker after max_requests plus a number drawn from 0..max_requests_jitter. Workers start
     together and share the load evenly, so only the jitter spreads their restarts: at 1 000 requests a second on a
-    node of five workers, the chance that all five restart within the same ten seconds is under one in a thousand."""
+    node of five workers (five cores, or WEB_CONCURRENCY=5), the chance that all five restart within the same ten
+    seconds is under one in a thousand."""
     config = project_gunicorn_settings()
     workers, per_worker_per_second, window_seconds = 5, 1000 / 5, 10
     spread = window_seconds * per_worker_per_second / config["max_requests_jitter"]
