@@ -13,6 +13,7 @@ import re
 from typing import Any, ClassVar
 
 from django.http import HttpResponse
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -33,24 +34,42 @@ TITLES = {
 REFUSED = re.compile(r";\s*q\s*=\s*0(?:\.0{0,3})?\s*(?:;|$)", re.IGNORECASE)
 
 
+def accept_weights(accept: str) -> dict[str, float]:
+    """Each media range `Accept` lists (lower case, parameters other than the weight left out) and its weight;
+    the first mention of a range counts, and an unreadable weight counts as none given (1)."""
+    weights: dict[str, float] = {}
+    for item in accept.split(","):
+        media_range, *parameters = (part.strip() for part in item.split(";"))
+        if not media_range:
+            continue
+        given = [p.split("=", 1)[1].strip() for p in parameters if p.replace(" ", "").lower().startswith("q=")]
+        try:
+            weight = float(given[0]) if given else 1.0
+        except ValueError:
+            weight = 1.0
+        weights.setdefault(media_range.lower(), weight)
+    return weights
+
+
+def weight_of(media_type: str, weights: dict[str, float]) -> float | None:
+    """The weight `Accept` gives `media_type`: its most specific matching range's (RFC 9110 12.5.1: the type
+    itself, else its `type/*`, else `*/*`), or None when no range names it."""
+    kind = media_type.split("/", 1)[0]
+    return next(
+        (weights[name] for name in (media_type.lower(), f"{kind}/*", "*/*") if name in weights),
+        None,
+    )
+
+
 def asks_for_problems(accept: str) -> bool:
     """`Accept` lists application/problem+json with a weight above 0 and not below the weight it gives plain
     JSON (`application/json`, else `application/*`, else `*/*`; none of them: 0): a client that prefers JSON
     (`application/problem+json;q=0.1, application/json`) gets its errors as JSON."""
     if PROBLEM_JSON not in accept.lower():
         return False
-    weights: dict[str, float] = {}
-    for item in accept.split(","):
-        media_type, *parameters = (part.strip() for part in item.split(";"))
-        given = [p.split("=", 1)[1].strip() for p in parameters if p.replace(" ", "").lower().startswith("q=")]
-        try:
-            weight = float(given[0]) if given else 1.0
-        except ValueError:
-            weight = 1.0  # an unreadable weight counts as none given
-        weights.setdefault(media_type.lower(), weight)  # the first mention of a type counts
+    weights = accept_weights(accept)
     problems = weights.get(PROBLEM_JSON, 0.0)
-    json_weight = next((weights[name] for name in ("application/json", "application/*", "*/*") if name in weights), 0.0)
-    return problems > 0 and problems >= json_weight
+    return problems > 0 and problems >= (weight_of("application/json", weights) or 0.0)
 
 
 def problem_type(code: str) -> str:
@@ -118,7 +137,13 @@ class ProblemAwareContentNegotiation(DefaultContentNegotiation):
         if chosen is not None:
             index, media_type = chosen
             return renderers[index], media_type
-        renderer, media_type = super().select_renderer(request, renderers, format_suffix)  # NotAcceptable: not kept
+        # A type whose most specific range in Accept has weight 0 is refused, even where a wildcard admits
+        # others (`application/json;q=0, */*`): nothing else is served in its place.
+        weights = accept_weights(header or "")
+        admitted = [renderer for renderer in renderers if weight_of(renderer.media_type, weights) != 0]
+        if not admitted:
+            raise NotAcceptable(available_renderers=renderers)
+        renderer, media_type = super().select_renderer(request, admitted, format_suffix)  # NotAcceptable: not kept
         if len(self._chosen) < self.CHOSEN_LIMIT and len(header or "") <= self.CHOSEN_HEADER_LIMIT:
             self._chosen[key] = (renderers.index(renderer), media_type)
         return renderer, media_type

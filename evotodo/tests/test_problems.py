@@ -238,7 +238,17 @@ def test_an_accept_header_of_only_unacceptable_types_and_empty_elements_is_a_406
 
 
 @pytest.mark.parametrize(
-    "accept", ["application/json;q=0", "application/json; Q = 0.000", "application/problem+json;q=0, text/csv"]
+    "accept",
+    [
+        "application/json;q=0",
+        "application/json; Q = 0.000",
+        "application/problem+json;q=0, text/csv",
+        # JSON refused by name, though a wildcard admits other types: the most specific range counts.
+        "application/json;q=0, */*",
+        "application/json;q=0, application/*",
+        "application/*;q=0, */*",
+        "application/json;q=0, application/problem+json",  # problem details are for errors, not for a list
+    ],
 )
 def test_a_media_type_refused_with_a_weight_of_zero_is_not_served(alice_client: Any, accept: str) -> None:
     response = alice_client.get("/api/tasks", HTTP_ACCEPT=accept)
@@ -247,7 +257,14 @@ def test_a_media_type_refused_with_a_weight_of_zero_is_not_served(alice_client: 
 
 
 @pytest.mark.parametrize(
-    "accept", ["application/json;q=0.01", "text/csv;q=0, application/json", "application/json;q=0.0001"]
+    "accept",
+    [
+        "application/json;q=0.01",
+        "text/csv;q=0, application/json",
+        "application/json;q=0.0001",
+        "*/*;q=0, application/json",  # the most specific range counts
+        "application/*;q=0, application/json;q=0.5",
+    ],
 )
 def test_a_weight_above_zero_is_served(alice_client: Any, accept: str) -> None:
     assert alice_client.get("/api/tasks", HTTP_ACCEPT=accept).status_code == 200
