@@ -520,7 +520,7 @@ class TaskViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     @extend_schema(
         summary=TASK_SUMMARIES["subtasks"], responses={200: TaskSerializer(many=True)}, operation_id="tasks_subtasks"
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)  # reads no parameters
     def subtasks(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The task's direct subtasks, oldest first (theirs: ask each, or list with `parent=<id>`)."""
         task = self.get_object()

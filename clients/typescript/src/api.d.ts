@@ -2788,70 +2788,7 @@ export interface operations {
     };
     tasks_subtasks: {
         parameters: {
-            query?: {
-                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
-                cursor?: string;
-                due_after?: string | null;
-                due_before?: string | null;
-                has_due?: boolean;
-                /** @description Page size, 1-500 (default 100). */
-                limit?: number;
-                /** @description A list's id, or inbox: the tasks in no list. */
-                list?: string;
-                /**
-                 * @deprecated
-                 * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
-                 */
-                offset?: number;
-                overdue?: boolean;
-                /** @description A task's id (its subtasks), or none: top-level tasks. */
-                parent?: string;
-                /**
-                 * @description One or a comma list.
-                 *
-                 *     * `none` - none
-                 *     * `low` - low
-                 *     * `medium` - medium
-                 *     * `high` - high
-                 */
-                priority?: ("high" | "low" | "medium" | "none")[];
-                /** @description Case-insensitive match in title or description. */
-                search?: string;
-                /**
-                 * @description Default: -created.
-                 *
-                 *     * `created` - created
-                 *     * `-created` - -created
-                 *     * `updated` - updated
-                 *     * `-updated` - -updated
-                 *     * `title` - title
-                 *     * `-title` - -title
-                 *     * `due` - due
-                 *     * `-due` - -due
-                 *     * `position` - position
-                 *     * `priority` - priority
-                 *     * `-priority` - -priority
-                 */
-                sort?: "-created" | "-due" | "-priority" | "-title" | "-updated" | "created" | "due" | "position" | "priority" | "title" | "updated";
-                /**
-                 * @description Default: all.
-                 *
-                 *     * `all` - all
-                 *     * `pending` - pending
-                 *     * `completed` - completed
-                 */
-                status?: "all" | "completed" | "pending";
-                tag?: string[];
-                /**
-                 * @description How several tags combine.
-                 *
-                 *     * `any` - any
-                 *     * `all` - all
-                 */
-                tag_mode?: "all" | "any";
-                /** @description Sync: everything changed since then, deletions included as tombstones, oldest change first. */
-                updated_since?: string;
-            };
+            query?: never;
             header?: never;
             path: {
                 id: number;
@@ -2865,7 +2802,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedTaskList"];
+                    "application/json": components["schemas"]["Task"][];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
@@ -6975,70 +6912,7 @@ export interface operations {
     };
     user_tasks_subtasks: {
         parameters: {
-            query?: {
-                /** @description Where the next page starts: take it from the `Link: <...>; rel="next"` header. */
-                cursor?: string;
-                due_after?: string | null;
-                due_before?: string | null;
-                has_due?: boolean;
-                /** @description Page size, 1-500 (default 100). */
-                limit?: number;
-                /** @description A list's id, or inbox: the tasks in no list. */
-                list?: string;
-                /**
-                 * @deprecated
-                 * @description Rows to skip (default 0); deprecated: pages by offset shift when tasks are created or deleted meanwhile. Follow the `Link: <...>; rel="next"` header (a cursor) instead.
-                 */
-                offset?: number;
-                overdue?: boolean;
-                /** @description A task's id (its subtasks), or none: top-level tasks. */
-                parent?: string;
-                /**
-                 * @description One or a comma list.
-                 *
-                 *     * `none` - none
-                 *     * `low` - low
-                 *     * `medium` - medium
-                 *     * `high` - high
-                 */
-                priority?: ("high" | "low" | "medium" | "none")[];
-                /** @description Case-insensitive match in title or description. */
-                search?: string;
-                /**
-                 * @description Default: -created.
-                 *
-                 *     * `created` - created
-                 *     * `-created` - -created
-                 *     * `updated` - updated
-                 *     * `-updated` - -updated
-                 *     * `title` - title
-                 *     * `-title` - -title
-                 *     * `due` - due
-                 *     * `-due` - -due
-                 *     * `position` - position
-                 *     * `priority` - priority
-                 *     * `-priority` - -priority
-                 */
-                sort?: "-created" | "-due" | "-priority" | "-title" | "-updated" | "created" | "due" | "position" | "priority" | "title" | "updated";
-                /**
-                 * @description Default: all.
-                 *
-                 *     * `all` - all
-                 *     * `pending` - pending
-                 *     * `completed` - completed
-                 */
-                status?: "all" | "completed" | "pending";
-                tag?: string[];
-                /**
-                 * @description How several tags combine.
-                 *
-                 *     * `any` - any
-                 *     * `all` - all
-                 */
-                tag_mode?: "all" | "any";
-                /** @description Sync: everything changed since then, deletions included as tombstones, oldest change first. */
-                updated_since?: string;
-            };
+            query?: never;
             header?: never;
             path: {
                 id: number;
@@ -7053,7 +6927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedTaskList"];
+                    "application/json": components["schemas"]["Task"][];
                 };
             };
             /** @description Invalid input or query parameter (`invalid`), or an unknown body member or query parameter (`unknown_field`, `unknown_parameter`, `repeated_parameter`); `errors` names each. */
