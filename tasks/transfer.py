@@ -192,8 +192,15 @@ class ImportedTask(StrictFieldsMixin, serializers.Serializer):
         due_at, remind_at = attrs.get("due_at"), attrs.get("remind_at")
         if due_at and remind_at and remind_at > due_at:
             raise serializers.ValidationError({"remind_at": ["Must not be after due_at."]})
-        if attrs.get("recurrence") and not due_at:
+        rule = attrs.get("recurrence")
+        if rule and not due_at:
             raise serializers.ValidationError({"recurrence": ["A recurring task needs a due_at."]})
+        if rule and not series_holds(rule["anchor"], due_at):
+            # The API keeps a series' anchor at or before its due date, at its time of day: an anchor that is
+            # not would move the next occurrence to its own year or hour.
+            raise serializers.ValidationError(
+                {"recurrence": {"anchor": ["Not after due_at, and at due_at's time of day in its offset."]}}
+            )
         return attrs
 
 
@@ -251,7 +258,29 @@ class ImportDocument(StrictFieldsMixin, serializers.Serializer):
             if next_id in following:
                 raise serializers.ValidationError({"tasks": {index: {"next_id": ["Another task's next already."]}}})
             following.add(next_id)
+        if (looped := next_id_cycle(attrs["tasks"])) is not None:
+            raise serializers.ValidationError({"tasks": {looped: {"next_id": ["A cycle of occurrences."]}}})
         return attrs
+
+
+def series_holds(anchor: datetime, due_at: datetime) -> bool:
+    """Whether a series anchored at `anchor` can have an occurrence due at `due_at`, as the API keeps one: the
+    anchor is not after it, and is at its time of day in the anchor's offset."""
+    return anchor <= due_at and due_at.astimezone(anchor.tzinfo).time() == anchor.time()
+
+
+def next_id_cycle(tasks: list[dict[str, Any]]) -> int | None:
+    """The index of a task whose `next_id` chain comes back to it, or None. Each task names at most one next and
+    is at most one task's next, so the links are paths and cycles: what a walk from every path's start does not
+    reach is on a cycle."""
+    links = {task["id"]: task["next_id"] for task in tasks if task.get("next_id") is not None}
+    reached: set[int] = set()
+    for start in links.keys() - set(links.values()):
+        current: int | None = start
+        while current is not None and current not in reached:
+            reached.add(current)
+            current = links.get(current)
+    return next((index for index, task in enumerate(tasks) if task["id"] in links.keys() - reached), None)
 
 
 @dataclass

@@ -309,6 +309,14 @@ def test_a_completed_occurrence_imported_keeps_its_next_so_completing_it_again_m
         (lambda d: d["tasks"][0].update(next_id=d["tasks"][0]["id"]), "No other task"),
         (lambda d: d["tasks"][2].update(next_id=d["tasks"][1]["id"]), "Another task's next"),
         (lambda d: d["tasks"][0].update(next_id="1"), "integer"),
+        (lambda d: d["tasks"][1].update(next_id=d["tasks"][0]["id"]), "A cycle"),  # each the other's next
+        (
+            lambda d: (
+                d["tasks"][1].update(next_id=d["tasks"][2]["id"]),
+                d["tasks"][2].update(next_id=d["tasks"][0]["id"]),
+            ),
+            "A cycle",
+        ),
     ],
 )
 def test_a_next_that_is_not_another_task_of_the_document_is_a_400(
@@ -325,3 +333,51 @@ def test_a_next_that_is_not_another_task_of_the_document_is_a_400(
     assert response.status_code == 400, response.content
     assert message in response.json()["detail"]
     assert not Task.objects.filter(owner=bob).exists()
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        "9999-06-01T09:00:00+01:00",  # years after the due date: completing jumped the series there
+        "2031-01-01T09:00:00Z",
+        "2027-01-01T09:00:01Z",  # a second later
+        "2026-12-31T09:00:00-09:00",  # before it, at another time of day (18:00 UTC)
+    ],
+)
+def test_an_imported_series_anchored_after_its_due_date_or_at_another_hour_is_a_400(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient, anchor: str
+) -> None:
+    create(alice_client, "/api/tasks", title="Standup", due_at="2027-01-01T09:00:00Z", recurrence={"freq": "daily"})
+    document = alice_client.get("/api/export").json()
+    document["tasks"][0]["recurrence"]["anchor"] = anchor
+    response = bob_client.post("/api/import", document, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {
+        "tasks": {"0": {"recurrence": {"anchor": ["Not after due_at, and at due_at's time of day in its offset."]}}}
+    }
+    assert not Task.objects.filter(owner=bob).exists()
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [{"due_at": "2027-01-31T09:00:00+02:00", "recurrence": {"freq": "monthly"}}, "complete", "complete"],
+        [{"due_at": "2027-01-04T08:30:00-05:00", "recurrence": {"freq": "daily", "basis": "completion"}}, "complete"],
+        [{"due_at": "2027-01-04T08:30:00Z", "recurrence": {"freq": "weekly", "byweekday": ["MO", "TH"]}}, "complete"],
+        # the rule changed without the due date: the series keeps its anchor, before the current due date
+        [{"due_at": "2027-01-01T07:00:00Z", "recurrence": {"freq": "daily"}}, "complete", {"interval": 3}],
+    ],
+)
+def test_a_series_the_api_made_is_imported_as_it_was_exported(
+    alice: User, bob: User, alice_client: APIClient, bob_client: APIClient, steps: list[Any]
+) -> None:
+    task = create(alice_client, "/api/tasks", title="Series", **steps[0])
+    for step in steps[1:]:
+        if step == "complete":
+            task = alice_client.patch(f"/api/tasks/{task['id']}/complete").json()["next"]
+        else:
+            task = alice_client.patch(f"/api/tasks/{task['id']}", step, format="json").json()
+    document = alice_client.get("/api/export").json()
+    assert bob_client.post("/api/import", document, format="json").status_code == 201
+    imported = bob_client.get("/api/export").json()
+    assert [item["recurrence"] for item in imported["tasks"]] == [item["recurrence"] for item in document["tasks"]]
