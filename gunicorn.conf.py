@@ -10,7 +10,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Sync workers, one per core this process may run on: the work is CPU-bound (JSON, token checks, the ORM) with the
 # database close by, and on this kind of machine they served more than ASGI under uvicorn. More processes than
 # cores only take turns on them: measured on 2 cores with PostgreSQL local (bench/README.md, thirteenth round),
-# 5 workers cost a request 25-30 % more CPU than 2 (the caches of each core shared out among more processes) and
+# 5 workers cost a request 14-34 % more CPU than 2 (the caches of each core shared out among more processes) and
 # served less. Where PostgreSQL is across a network, each worker also waits for its round trips: raise
 # WEB_CONCURRENCY there, to cores x (1 + the time a request waits / the CPU time it takes), as the README says.
 # Persistent database connections (DATABASE_CONN_MAX_AGE) already avoid a connection per request.
