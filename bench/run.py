@@ -356,6 +356,31 @@ def scenario_run(server: Server, files: dict[str, Path], name: str, concurrency:
     return result
 
 
+def taken_in_turn(
+    servers: dict[str, Server],
+    files: dict[str, Path],
+    scenarios: list[str],
+    concurrencies: tuple[int, ...],
+    rounds: int,
+) -> dict[tuple[str, str, int], list[dict[str, Any]]]:
+    """Each scenario at each concurrency against every server in turn, `rounds` times, after a warm-up; which
+    server goes first rotates, so that none always follows another. The runs, by (server, scenario, concurrency)."""
+    for server in servers.values():
+        run_wrk(server.url, files["list"], 8, 2)
+        run_wrk(server.url, files["mix"], 8, 2)
+    results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    labels, turn = list(servers), 0
+    for _ in range(rounds):
+        for concurrency in concurrencies:
+            for name in scenarios:
+                order = labels[turn % len(labels) :] + labels[: turn % len(labels)]
+                turn += 1
+                for label in order:
+                    run = scenario_run(servers[label], files, name, concurrency)
+                    results.setdefault((label, name, concurrency), []).append(run)
+    return results
+
+
 def machine() -> dict[str, Any]:
     cpu = next(
         (

@@ -24,10 +24,9 @@ from bench.run import (
     Server,
     build_scenarios,
     recreate_database,
-    run_wrk,
-    scenario_run,
     seed,
     server_env,
+    taken_in_turn,
 )
 
 SCENARIOS = os.environ.get("BENCH_STEP_SCENARIOS", "list,retrieve,create,complete").split(",")
@@ -86,19 +85,7 @@ def main() -> None:
             for label, (_, command) in SERVERS.items():
                 servers[label] = Server(label, ROOT, env, command)
             files = build_scenarios(data, jwks, Path(directory))
-            for server in servers.values():
-                run_wrk(server.url, files["list"], 8, 2)
-                run_wrk(server.url, files["mix"], 8, 2)
-            turn = 0
-            for _ in range(ROUNDS):
-                for concurrency in (8, 32):
-                    for name in SCENARIOS:
-                        labels = list(servers)
-                        order = labels[turn % len(labels) :] + labels[: turn % len(labels)]
-                        turn += 1
-                        for label in order:
-                            run = scenario_run(servers[label], files, name, concurrency)
-                            results.setdefault((label, name, concurrency), []).append(run)
+            results = taken_in_turn(servers, files, SCENARIOS, (8, 32), ROUNDS)
         finally:
             for server in servers.values():
                 server.stop()

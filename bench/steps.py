@@ -27,10 +27,9 @@ from bench.run import (
     recreate_database,
     remove_baseline,
     revision,
-    run_wrk,
-    scenario_run,
     seed,
     server_env,
+    taken_in_turn,
 )
 
 SCENARIOS = os.environ.get("BENCH_STEP_SCENARIOS", "list,retrieve,create,complete").split(",")
@@ -71,7 +70,7 @@ def main(revs: list[str]) -> None:
     recreate_database()
     env = server_env(jwks, os.environ.get("WEB_CONCURRENCY", "2"))
     data = seed(env)
-    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    runs: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as directory:
         roots = {rev: checkout_baseline(rev, Path(directory), f"rev-{rev}") for rev in revisions}
         servers: dict[str, Server] = {}
@@ -79,22 +78,13 @@ def main(revs: list[str]) -> None:
             for rev, root in roots.items():
                 servers[rev] = Server(rev, root, env)
             files = build_scenarios(data, jwks, Path(directory))
-            for server in servers.values():
-                run_wrk(server.url, files["list"], 8, 2)
-                run_wrk(server.url, files["mix"], 8, 2)
-            turn = 0
-            for _ in range(ROUNDS):
-                for name in SCENARIOS:
-                    order = revisions[turn % len(revisions) :] + revisions[: turn % len(revisions)]
-                    turn += 1
-                    for rev in order:
-                        results.setdefault((rev, name), []).append(scenario_run(servers[rev], files, name, 8))
+            runs = taken_in_turn(servers, files, SCENARIOS, (8,), ROUNDS)
         finally:
             for server in servers.values():
                 server.stop()
             for root in roots.values():
                 remove_baseline(root)
-    text = table(revisions, results)
+    text = table(revisions, {(rev, name): found for (rev, name, _), found in runs.items()})
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "steps.md").write_text(text)
     print(text)
