@@ -457,21 +457,8 @@ def _shifted(moment: datetime | None, shift: Any) -> datetime | None:
     return moved if due_in_range(moved) else None
 
 
-def _shifted_rule(recurrence: dict[str, Any] | None, shift: Any) -> dict[str, Any] | None:
-    """A copied subtask's rule: its series moved as its dates were (its anchor by `shift`, so the copy's due
-    date is the same occurrence of it), or None when it has none."""
-    if not recurrence:
-        return None
-    try:
-        anchor = datetime.fromisoformat(recurrence["anchor"]) + shift
-    except OverflowError:
-        return None
-    return {**recurrence, "anchor": anchor.isoformat()}
-
-
 def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
-    """The next occurrence gets the task's subtasks (and theirs), reopened, their dates moved as the task's, each
-    with its own rule (a copy without a due date left, past year 9999, has none)."""
+    """The next occurrence gets the task's subtasks (and theirs), reopened, their dates moved as the task's."""
     parents = {task.pk: following.pk}
     for level in descendant_levels([task.pk]):
         rows = list(Task.objects.filter(pk__in=level).order_by("id"))
@@ -481,9 +468,8 @@ def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
                 **{field: getattr(row, field) for field in COPIED_WITH_SUBTASKS},
                 parent_id=parents[row.parent_id],
                 task_list_id=following.task_list_id,
-                due_at=(due_at := _shifted(row.due_at, shift)),
+                due_at=_shifted(row.due_at, shift),
                 remind_at=_shifted(row.remind_at, shift),
-                recurrence=_shifted_rule(row.recurrence, shift) if due_at else None,
                 change_seq=number,
             )
             for number, row in enumerate(rows, start=last - len(rows) + 1)

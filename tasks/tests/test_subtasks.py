@@ -183,28 +183,6 @@ def test_a_recurring_tasks_next_occurrence_copies_its_subtasks_reopened(alice: U
     assert Task.objects.filter(parent_id=parent["id"]).count() == 2
 
 
-def test_a_recurring_subtask_is_copied_with_its_rule_moved_as_its_dates(alice: User, alice_client: APIClient) -> None:
-    parent = create(alice_client, title="weekly", due_at="2026-01-05T10:00:00Z", recurrence={"freq": "weekly"})
-    daily = create(
-        alice_client,
-        title="standup",
-        parent_id=parent["id"],
-        due_at="2026-01-05T09:00:00+01:00",
-        recurrence={"freq": "daily", "count": 5},
-        priority="high",
-    )
-    following = alice_client.patch(f"/api/tasks/{parent['id']}/complete").json()["next"]
-    [copy] = alice_client.get(f"/api/tasks/{following['id']}/subtasks").json()
-    assert copy["due_at"] == "2026-01-12T08:00:00Z"
-    assert copy["recurrence"] == daily["recurrence"]
-    stored = Task.objects.get(pk=copy["id"]).recurrence
-    assert stored["anchor"] == "2026-01-12T09:00:00+01:00"  # the same occurrence of its series, a week on
-    # The copy's series goes on from the copy: its next is the next day, at the same hour.
-    after = alice_client.patch(f"/api/tasks/{copy['id']}/complete").json()["next"]
-    assert (after["due_at"], after["recurrence"]) == ("2026-01-13T08:00:00Z", daily["recurrence"])
-    assert Task.objects.get(pk=daily["id"]).recurrence == {**stored, "anchor": "2026-01-05T09:00:00+01:00"}
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_moves_never_make_a_cycle(alice: User, client_for: Any) -> None:
     if connection.vendor != "postgresql":
