@@ -458,7 +458,9 @@ def _shifted(moment: datetime | None, shift: Any) -> datetime | None:
 
 
 def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
-    """The next occurrence gets the task's subtasks (and theirs), reopened, their dates moved as the task's."""
+    """The next occurrence gets the task's subtasks (and theirs), reopened, their dates moved as the task's. A
+    copy has no rule of its own: the parent's series repeats it (a subtask's occurrences are all copied, the
+    completed ones reopened, so copies that each carried the rule would each start the series again)."""
     parents = {task.pk: following.pk}
     for level in descendant_levels([task.pk]):
         rows = list(Task.objects.filter(pk__in=level).order_by("id"))
@@ -468,8 +470,9 @@ def _copy_subtasks(task: Task, following: Task, shift: Any) -> None:
                 **{field: getattr(row, field) for field in COPIED_WITH_SUBTASKS},
                 parent_id=parents[row.parent_id],
                 task_list_id=following.task_list_id,
-                due_at=_shifted(row.due_at, shift),
-                remind_at=_shifted(row.remind_at, shift),
+                due_at=(due_at := _shifted(row.due_at, shift)),
+                # A reminder is for the due date: none on a copy whose due date would pass year 9999.
+                remind_at=_shifted(row.remind_at, shift) if due_at or row.due_at is None else None,
                 change_seq=number,
             )
             for number, row in enumerate(rows, start=last - len(rows) + 1)

@@ -183,6 +183,50 @@ def test_a_recurring_tasks_next_occurrence_copies_its_subtasks_reopened(alice: U
     assert Task.objects.filter(parent_id=parent["id"]).count() == 2
 
 
+def test_a_recurring_subtasks_copies_have_no_rule_so_completing_them_repeats_nothing(
+    alice: User, alice_client: APIClient
+) -> None:
+    parent = create(alice_client, title="P", due_at="2026-05-10T12:00:00Z", recurrence={"freq": "weekly"})
+    subtask = create(
+        alice_client,
+        title="S",
+        parent_id=parent["id"],
+        due_at="2026-05-01T12:00:00Z",
+        recurrence={"freq": "daily", "count": 3},
+    )
+    while subtask is not None:  # its three occurrences, all done
+        subtask = alice_client.patch(f"/api/tasks/{subtask['id']}/complete").json()["next"]
+    following = alice_client.patch(f"/api/tasks/{parent['id']}/complete").json()["next"]
+    copies = alice_client.get(f"/api/tasks/{following['id']}/subtasks").json()
+    assert [(c["due_at"], c["completed"], c["recurrence"]) for c in copies] == [
+        ("2026-05-08T12:00:00Z", False, None),
+        ("2026-05-09T12:00:00Z", False, None),
+        ("2026-05-10T12:00:00Z", False, None),
+    ]
+    for copy in copies:
+        assert alice_client.patch(f"/api/tasks/{copy['id']}/complete").json()["next"] is None
+    assert Task.objects.filter(parent_id=following["id"]).count() == 3
+
+
+def test_a_subtask_copied_past_year_9999_has_no_due_date_and_no_reminder(alice: User, alice_client: APIClient) -> None:
+    parent = create(alice_client, title="P", due_at="9998-06-01T00:00:00Z", recurrence={"freq": "yearly"})
+    create(
+        alice_client,
+        title="S",
+        parent_id=parent["id"],
+        due_at="9999-03-01T00:00:00Z",
+        remind_at="9998-12-01T00:00:00Z",
+    )
+    undated = create(alice_client, title="U", parent_id=parent["id"], remind_at="9998-07-01T00:00:00Z")
+    following = alice_client.patch(f"/api/tasks/{parent['id']}/complete").json()["next"]
+    copies = {c["title"]: c for c in alice_client.get(f"/api/tasks/{following['id']}/subtasks").json()}
+    assert (copies["S"]["due_at"], copies["S"]["remind_at"]) == (None, None)
+    assert Task.objects.get(pk=copies["S"]["id"]).remind_at is None
+    # A reminder of a subtask without a due date moves with its parent.
+    assert (copies["U"]["due_at"], copies["U"]["remind_at"]) == (None, "9999-07-01T00:00:00Z")
+    assert undated["remind_at"] == "9998-07-01T00:00:00Z"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_moves_never_make_a_cycle(alice: User, client_for: Any) -> None:
     if connection.vendor != "postgresql":
