@@ -30,23 +30,23 @@ TITLES = {
 }
 
 
+# A weight as RFC 9110 (12.4.2) writes one: 0 to 1, three decimals at most. Anything else (`0e0`, `-0`, `NaN`,
+# `0.0001`, `2`) is unreadable and counts as none given.
+QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 # A media range's weight of zero: `;q=0`, `;q=0.0`, `; Q = 0.000`.
 REFUSED = re.compile(r";\s*q\s*=\s*0(?:\.0{0,3})?\s*(?:;|$)", re.IGNORECASE)
 
 
 def accept_weights(accept: str) -> dict[str, float]:
     """Each media range `Accept` lists (lower case, parameters other than the weight left out) and its weight;
-    the first mention of a range counts, and an unreadable weight counts as none given (1)."""
+    the first mention of a range counts, and an unreadable weight (not a QVALUE) counts as none given (1)."""
     weights: dict[str, float] = {}
     for item in accept.split(","):
         media_range, *parameters = (part.strip() for part in item.split(";"))
         if not media_range:
             continue
         given = [p.split("=", 1)[1].strip() for p in parameters if p.replace(" ", "").lower().startswith("q=")]
-        try:
-            weight = float(given[0]) if given else 1.0
-        except ValueError:
-            weight = 1.0
+        weight = float(given[0]) if given and QVALUE.fullmatch(given[0]) else 1.0
         weights.setdefault(media_range.lower(), weight)
     return weights
 

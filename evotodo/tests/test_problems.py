@@ -73,6 +73,8 @@ def test_a_refused_weight_of_zero_is_not_asking_for_problems(db: Any) -> None:
         ("application/problem+json, application/json;q=0.5", True),
         ("application/problem+json;q=abc, application/json", True),  # an unreadable weight counts as 1
         ("application/problem+json;q=0.001", True),
+        ("application/problem+json;q=NaN, application/json;q=0.5", True),  # unreadable: as if 1, as `abc`
+        ("application/problem+json;q=0e0, application/json", True),
     ],
 )
 def test_problems_are_chosen_by_their_weight_against_plain_json(db: Any, accept: str, problem: bool) -> None:
@@ -248,6 +250,7 @@ def test_an_accept_header_of_only_unacceptable_types_and_empty_elements_is_a_406
         "application/json;q=0, application/*",
         "application/*;q=0, */*",
         "application/json;q=0, application/problem+json",  # problem details are for errors, not for a list
+        "application/json;q=0.",  # RFC 9110's grammar: "0" [ "." 0*3DIGIT ]
     ],
 )
 def test_a_media_type_refused_with_a_weight_of_zero_is_not_served(alice_client: Any, accept: str) -> None:
@@ -264,6 +267,11 @@ def test_a_media_type_refused_with_a_weight_of_zero_is_not_served(alice_client: 
         "application/json;q=0.0001",
         "*/*;q=0, application/json",  # the most specific range counts
         "application/*;q=0, application/json;q=0.5",
+        # a weight RFC 9110 does not write is unreadable, as if none were given: not a refusal
+        "application/json;q=0e0",
+        "application/json;q=-0",
+        "application/json;q=0_0",
+        "application/json;q=NaN",
     ],
 )
 def test_a_weight_above_zero_is_served(alice_client: Any, accept: str) -> None:
