@@ -280,7 +280,8 @@ def next_id_cycle(tasks: list[dict[str, Any]]) -> int | None:
         while current is not None and current not in reached:
             reached.add(current)
             current = links.get(current)
-    return next((index for index, task in enumerate(tasks) if task["id"] in links.keys() - reached), None)
+    looped = links.keys() - reached
+    return next((index for index, task in enumerate(tasks) if task["id"] in looped), None)
 
 
 @dataclass
