@@ -33,21 +33,24 @@ TITLES = {
 # A weight as RFC 9110 (12.4.2) writes one: 0 to 1, three decimals at most. Anything else (`0e0`, `-0`, `NaN`,
 # `0.0001`, `2`) is unreadable and counts as none given.
 QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
-# A media range's weight of zero: `;q=0`, `;q=0.0`, `; Q = 0.000`.
-REFUSED = re.compile(r";\s*q\s*=\s*0(?:\.0{0,3})?\s*(?:;|$)", re.IGNORECASE)
+
+
+def range_weight(item: str) -> tuple[str, float]:
+    """One element of `Accept` (`application/json; q=0.5`): its media range, lower case, and its weight; an
+    unreadable weight (not a QVALUE: `; Q = 0.000` is one) counts as none given (1)."""
+    media_range, *parameters = (part.strip() for part in item.split(";"))
+    given = [p.split("=", 1)[1].strip() for p in parameters if p.replace(" ", "").lower().startswith("q=")]
+    return media_range.lower(), float(given[0]) if given and QVALUE.fullmatch(given[0]) else 1.0
 
 
 def accept_weights(accept: str) -> dict[str, float]:
-    """Each media range `Accept` lists (lower case, parameters other than the weight left out) and its weight;
-    the first mention of a range counts, and an unreadable weight (not a QVALUE) counts as none given (1)."""
+    """Each media range `Accept` lists (parameters other than the weight left out) and its weight; the first
+    mention of a range counts."""
     weights: dict[str, float] = {}
     for item in accept.split(","):
-        media_range, *parameters = (part.strip() for part in item.split(";"))
-        if not media_range:
-            continue
-        given = [p.split("=", 1)[1].strip() for p in parameters if p.replace(" ", "").lower().startswith("q=")]
-        weight = float(given[0]) if given and QVALUE.fullmatch(given[0]) else 1.0
-        weights.setdefault(media_range.lower(), weight)
+        media_range, weight = range_weight(item)
+        if media_range:
+            weights.setdefault(media_range, weight)
     return weights
 
 
@@ -156,7 +159,7 @@ class ProblemAwareContentNegotiation(DefaultContentNegotiation):
         # still serve: left out, so that `Accept: application/json;q=0` alone is a 406.
         header = request.META.get("HTTP_ACCEPT", "")
         given = [token for token in (element.strip() for element in header.split(",")) if token]
-        accepts = [token for token in given if not REFUSED.search(token)] if given else ["*/*"]
+        accepts = [token for token in given if range_weight(token)[1] != 0] if given else ["*/*"]
         if asks_for_problems(header):
             accepts.append("application/json")
         return accepts
